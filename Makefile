@@ -1,0 +1,41 @@
+# The two commands a newcomer needs:  `make run` (serve an app)  and  `make test` (everything CI runs).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+APP ?=
+ARGS ?=
+
+.PHONY: run test check lint typecheck unit format bench bench-smoke autobahn clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet -e . --group dev
+	touch $(STAMP)
+
+## make run [APP=module:app] [ARGS="--port 8080 ..."]: serve an app (forno's demo app when APP is empty)
+run: $(STAMP)
+	$(BIN)/forno $(APP) $(ARGS)
+
+## make test: lint, type-check and the whole test suite
+test: check unit
+
+check: lint typecheck
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks conformance examples
+	$(BIN)/ruff format --check src tests benchmarks conformance examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks conformance examples
+	$(BIN)/ruff check --fix src tests benchmarks conformance examples
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info
