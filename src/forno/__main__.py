@@ -1,0 +1,3 @@
+from forno.cli import main
+
+main()

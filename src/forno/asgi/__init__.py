@@ -1,0 +1,1 @@
+"""The ASGI interface adapter: scopes, message-order checks, the app runners."""

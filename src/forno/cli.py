@@ -1,0 +1,124 @@
+"""The ``forno`` command: flags generated from the settings; parsing only, then ``forno.api``."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from forno import api
+from forno.config import GROUPS, SETTINGS, SettingInfo, describe, load_config
+from forno.errors import AppLoadError, ConfigError, LifespanStartupError
+
+_POSITIONAL = "app"
+
+
+def _option(info: SettingInfo) -> click.Option:
+    names = [info.flag]
+    if info.short:
+        names.append(info.short)
+    help_text = f"{info.help}  [default: {describe(info.default)}; env {info.env}]"
+    if info.kind is bool:
+        return click.Option(
+            [f"{info.flag}/--no-{info.flag[2:]}"], default=None, help=help_text, expose_value=True
+        )
+    metavar = info.name.upper()
+    choices = getattr(info.kind, "__members__", None)
+    if choices:
+        metavar = "[" + "|".join(m.value for m in info.kind) + "]"  # type: ignore[attr-defined]
+    return click.Option(
+        names,
+        type=str,
+        default=None,
+        multiple=info.many,
+        metavar=metavar,
+        help=help_text,
+    )
+
+
+class GroupedCommand(click.Command):
+    """``--help`` lists the settings under one heading per group."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        by_name = {p.name: p for p in self.get_params(ctx)}
+        general = [
+            rec for p in self.get_params(ctx)
+            if p.name not in SETTINGS and (rec := p.get_help_record(ctx)) is not None
+        ]
+        with formatter.section("General"):
+            formatter.write_dl(general)
+        for group, cls in GROUPS.items():
+            records = []
+            for info in SETTINGS.values():
+                param = by_name.get(info.name)
+                if info.group == group and param is not None:
+                    record = param.get_help_record(ctx)
+                    if record is not None:
+                        records.append(record)
+            if records:
+                with formatter.section((cls.__doc__ or group).strip().rstrip(".")):
+                    formatter.write_dl(records)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"forno: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _callback(**values: Any) -> None:
+    config_file: Path | None = values.pop("config_file")
+    flags: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None or (isinstance(value, tuple) and not value):
+            continue
+        flags[name] = list(value) if isinstance(value, tuple) else value
+    try:
+        config = load_config(flags, environ=os.environ, config_file=config_file)
+    except ConfigError as exc:
+        _fail(str(exc), api.EXIT_CONFIG)
+        return
+    try:
+        api.run(config.app.app, config=config)
+    except ConfigError as exc:
+        _fail(str(exc), api.EXIT_CONFIG)
+    except AppLoadError as exc:
+        if config.log.traceback:
+            traceback.print_exception(exc)
+        cause = f" (run with --traceback for details)" if exc.__cause__ and not config.log.traceback else ""
+        _fail(f"{exc}{cause}", api.EXIT_APP_LOAD)
+    except LifespanStartupError as exc:
+        _fail(str(exc), api.EXIT_BOOT)
+    except KeyboardInterrupt:
+        sys.exit(api.EXIT_OK)
+
+
+def build_command() -> click.Command:
+    params: list[click.Parameter] = [
+        click.Argument([_POSITIONAL], required=False, default=None, metavar="[MODULE:APP]"),
+        click.Option(
+            ["--config", "config_file"],
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="TOML file with settings (env FORNO_CONFIG).",
+        ),
+    ]
+    params += [_option(info) for name, info in SETTINGS.items() if name != _POSITIONAL]
+    return GroupedCommand(
+        name="forno",
+        params=params,
+        callback=_callback,
+        help=(
+            "Serve a WSGI or ASGI app: forno module:app. Without an app, serves forno's demo. "
+            "Every flag is also a FORNO_* environment variable and a key of the --config file."
+        ),
+        context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    command = build_command()
+    command.main(args=argv, prog_name="forno")

@@ -1,0 +1,1 @@
+"""The only layer that touches sockets, transports, TLS and the event loop."""

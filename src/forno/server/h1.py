@@ -1,0 +1,656 @@
+"""The HTTP/1.1 connection: one asyncio Protocol per client, parsed by httptools (llhttp).
+
+Rules this state machine enforces:
+- Requests are answered strictly in order. A pipelined request's app starts only when the
+  previous response is complete; its head and body are parsed and buffered meanwhile (bounded:
+  reading pauses when the buffered body exceeds ``body_buffer_size``).
+- A request the parser or ``forno.http.request`` refuses gets its error response after every
+  earlier response, then the connection closes; nothing after it reaches an app.
+- Each connection has one deadline at a time: the head must be complete within
+  ``header_timeout`` of its first byte (or of the connection opening), an idle keep-alive
+  connection lives ``keep_alive_timeout``. The server's ticker checks deadlines; nothing per
+  request schedules a timer.
+- While the client's buffer is over ``write_buffer_size`` the app's ``send`` waits (``drain``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import TYPE_CHECKING, cast
+
+import httptools
+
+from forno.errors import ProtocolError
+from forno.http.channel import RequestCycle, RequestHead
+from forno.http.request import (
+    FRAMING_HEADERS,
+    FramingHeaders,
+    check_framing,
+    is_method_token,
+    split_target,
+)
+from forno.http.response import CHUNKED_END, build_head, chunk, error_response
+from forno.server.access import log_access
+from forno.typing import Headers
+
+if TYPE_CHECKING:
+    from forno.server.state import ServerState
+
+logger = logging.getLogger("forno.error")
+
+CONTINUE_100 = b"HTTP/1.1 100 Continue\r\n\r\n"
+# Bytes kept from the start of each request, to classify a method the parser refused.
+_METHOD_PEEK = 32
+
+_IDLE, _HEAD, _BODY = 0, 1, 2
+
+
+class _PendingRequest:
+    """A request parsed (or being parsed) whose cycle has not finished yet."""
+
+    __slots__ = ("cycle", "head", "started", "start_time")
+
+    def __init__(self, head: RequestHead, cycle: RequestCycle, start_time: float) -> None:
+        self.head = head
+        self.cycle = cycle
+        self.started = False
+        self.start_time = start_time
+
+
+class H1Connection(asyncio.Protocol):
+    def __init__(self, state: ServerState, scheme: str = "http") -> None:
+        self.state = state
+        self.limits = state.limits
+        self.scheme = scheme
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.client: tuple[str, int] | None = None
+        self.server: tuple[str, int | None] | None = None
+        self.closed = False
+        # The request being parsed.
+        self.parse_state = _IDLE
+        self.url = b""
+        self.headers: Headers = []
+        self.framing = FramingHeaders.empty()
+        self.head_size = 0
+        self.head_bytes_seen = 0
+        self.body_size = 0
+        self.peek = b""
+        self.parsing: _PendingRequest | None = None
+        # Requests waiting for or getting their response, oldest first.
+        self.queue: deque[_PendingRequest] = deque()
+        self.reject_after_queue: ProtocolError | None = None
+        self.stop_reading_input = False
+        self.requests_served = 0
+        self.deadline = 0.0
+        self.eof = False
+        self.method_probe = False
+        # Response state of the active (oldest) request.
+        self.response_started_flag = False
+        self.response_complete_flag = False
+        self.response_chunked = False
+        self.response_body_allowed = True
+        self.response_remaining: int | None = None
+        self.response_keep_alive = True
+        self.response_status = 0
+        self.response_bytes = 0
+        self.continue_sent = False
+        # Flow control.
+        self.reading_paused_by: set[str] = set()
+        self.write_paused = False
+        self.drain_waiter: asyncio.Future[None] | None = None
+
+    # ---- asyncio.Protocol -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
+        self.transport = transport
+        state = self.state
+        state.connections.add(self)
+        peer = transport.get_extra_info("peername")
+        sock = transport.get_extra_info("sockname")
+        if isinstance(peer, tuple):
+            self.client = (str(peer[0]), int(peer[1]))
+        if isinstance(sock, tuple):
+            self.server = (str(sock[0]), int(sock[1]))
+        elif isinstance(sock, str):
+            self.server = (sock, None)
+        high = self.limits.write_buffer_size
+        transport.set_write_buffer_limits(high=high, low=high // 4)
+        self.deadline = state.now + self.limits.header_timeout
+        if len(state.connections) > self.limits.max_connections or state.shutting_down:
+            logger.warning("connection limit reached (%d): refusing a connection", self.limits.max_connections)
+            transport.write(error_response(503, "Service Unavailable: too many connections", date_line=state.date_line))
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        state = self.state
+        state.connections.discard(self)
+        if state.shutting_down:
+            state.check_drained()
+        for pending in self.queue:
+            pending.cycle.on_disconnect()
+        self.queue.clear()
+        self.parsing = None
+        waiter = self.drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        self.transport = None
+
+    def eof_received(self) -> bool | None:
+        # The client will send nothing more. It may still read: a half-closed client gets the
+        # answers to the requests it completed; the app sees the end through ``receive``.
+        self.eof = True
+        self.stop_reading_input = True
+        if not self.queue:
+            return None  # idle: close now
+        if self.parsing is not None:
+            # A request cut short can never complete.
+            self.reject(ProtocolError("request incomplete at end of input", 0))
+            return True
+        for pending in self.queue:
+            pending.cycle.on_eof()
+        return True
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        waiter = self.drain_waiter
+        if waiter is not None:
+            self.drain_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        if self.stop_reading_input:
+            if self.method_probe:
+                self.probe_method(data)
+            return
+        if self.parse_state != _BODY:
+            if self.parse_state == _IDLE:
+                self.deadline = self.state.now + self.limits.header_timeout
+                self.parse_state = _HEAD
+            if len(self.peek) < _METHOD_PEEK:
+                self.peek += data[:_METHOD_PEEK]
+            self.head_bytes_seen += len(data)
+            if self.head_bytes_seen > self.limits.max_header_size + 65536:
+                self.reject(ProtocolError("request head too large", 431))
+                return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            self.on_upgrade(data, int(exc.args[0]))
+        except httptools.HttpParserCallbackError as exc:
+            cause = exc.__context__
+            if isinstance(cause, ProtocolError):
+                self.reject(cause)
+            else:  # pragma: no cover - a bug in forno itself
+                logger.exception("internal error while parsing a request", exc_info=cause)
+                self.reject(ProtocolError("internal error", 500))
+        except httptools.HttpParserInvalidMethodError:
+            self.on_invalid_method()
+        except httptools.HttpParserError as exc:
+            self.reject(ProtocolError(f"malformed request: {exc}", 400))
+
+    # ---- parser callbacks -------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.parse_state = _HEAD
+        self.url = b""
+        self.headers = []
+        self.framing = FramingHeaders.empty()
+        self.head_size = 0
+        self.body_size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+        self.head_size += len(url)
+        if self.head_size > self.limits.max_header_size:
+            raise ProtocolError("request line too long", 431)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.head_size += len(name) + len(value) + 4
+        if self.head_size > self.limits.max_header_size:
+            raise ProtocolError("request headers too large", 431)
+        if len(self.headers) >= self.limits.max_header_count:
+            raise ProtocolError("too many request headers", 431)
+        name = name.lower()
+        value = value.strip(b" \t")
+        self.headers.append((name, value))
+        if name in FRAMING_HEADERS:
+            self.framing.add(name, value)
+
+    def on_headers_complete(self) -> None:
+        parser = self.parser
+        method_bytes = parser.get_method()
+        http_version = parser.get_http_version()
+        framing = check_framing(http_version, self.framing)
+        target = split_target(method_bytes, self.url)
+        limits = self.limits
+        if (
+            framing.content_length is not None
+            and limits.max_body_size
+            and framing.content_length > limits.max_body_size
+        ):
+            raise ProtocolError("request body too large", 413)
+        keep_alive = framing.keep_alive and not self.state.shutting_down
+        if limits.max_requests_per_connection:
+            self.requests_served += 1
+            if self.requests_served >= limits.max_requests_per_connection:
+                keep_alive = False
+        has_body = framing.chunked or bool(framing.content_length)
+        head = RequestHead(
+            method=method_bytes.decode("ascii"),
+            http_version=http_version,
+            raw_path=target.raw_path,
+            query=target.query,
+            headers=self.headers,
+            scheme=self.scheme,
+            client=self.client,
+            server=self.server,
+            root_path=self.state.config.app.root_path,
+            keep_alive=keep_alive,
+            expect_continue=framing.expect_continue and has_body,
+            has_body=has_body,
+        )
+        if framing.upgrade is not None:
+            head.extensions["upgrade"] = framing.upgrade
+        cycle = self.state.cycle_factory(head, self)
+        state = self.state
+        pending = _PendingRequest(head, cycle, state.loop.time() if state.access_log else 0.0)
+        self.parsing = pending
+        self.parse_state = _BODY
+        self.head_bytes_seen = 0
+        self.peek = b""
+        self.queue.append(pending)
+        if len(self.queue) == 1 and framing.upgrade is None:
+            self.start_next()
+
+    def on_body(self, body: bytes) -> None:
+        self.body_size += len(body)
+        max_body = self.limits.max_body_size
+        if max_body and self.body_size > max_body:
+            raise ProtocolError("request body too large", 413)
+        if self.parsing is not None:
+            self.parsing.cycle.on_body(body)
+
+    def on_message_complete(self) -> None:
+        pending = self.parsing
+        self.parsing = None
+        self.parse_state = _IDLE
+        self.peek = b""
+        self.head_bytes_seen = 0
+        if pending is not None:
+            pending.cycle.on_body_end()
+            if not pending.head.keep_alive:
+                # Nothing after a request that ends the connection is read (RFC 9112 §9.6).
+                self.stop_reading_input = True
+
+    # ---- errors and upgrades ------------------------------------------------------------------
+
+    def on_invalid_method(self) -> None:
+        """llhttp refused the method: 501 for an unknown token (RFC 9110 §9.1), else 400."""
+        self.stop_reading_input = True
+        if self.transport is not None:
+            self.transport.pause_reading()
+        self.method_probe = True
+        self.probe_method(b"")
+
+    def probe_method(self, data: bytes) -> None:
+        # The verdict must not depend on how the bytes were split, so wait for the whole
+        # method (up to a delimiter or _METHOD_PEEK bytes) before answering.
+        if data:
+            self.peek += data[: _METHOD_PEEK]
+        peek = self.peek
+        end = len(peek)
+        for delimiter in (b" ", b"\r", b"\n", b"\t"):
+            found = peek.find(delimiter)
+            if 0 <= found < end:
+                end = found
+        if end == len(peek) and len(peek) < _METHOD_PEEK:
+            if self.transport is not None:
+                self.transport.resume_reading()
+            return
+        self.method_probe = False
+        method = peek[:end]
+        if method and end < len(peek) and peek[end : end + 1] == b" " and is_method_token(method):
+            self.reject(ProtocolError(f"method not implemented: {method!r}", 501))
+        else:
+            self.reject(ProtocolError("invalid method", 400))
+
+    def on_upgrade(self, data: bytes, offset: int) -> None:
+        """llhttp stopped at an Upgrade (or CONNECT) request; ``data[offset:]`` follows it."""
+        pending = self.queue[-1] if self.queue else None
+        if pending is None or pending.head.method == "CONNECT":
+            self.reject(ProtocolError("CONNECT is not supported", 400))
+            return
+        handler = self.state.upgrade_handler
+        if handler is not None and len(self.queue) == 1 and not pending.started:
+            self.queue.popleft()
+            if handler(self, pending.head, data[offset:]):
+                self.stop_reading_input = True
+                self.parsing = None
+                return
+            self.queue.appendleft(pending)
+        # Not upgraded: answer it as a plain request, then close: llhttp read no body for it.
+        pending.head.keep_alive = False
+        self.stop_reading_input = True
+        self.parse_state = _IDLE
+        self.parsing = None
+        pending.cycle.on_body_end()
+        if len(self.queue) == 1:
+            self.start_next()
+
+    def reject(self, error: ProtocolError) -> None:
+        """Answer ``error`` after every earlier response, then close; read nothing more."""
+        logger.debug("bad request from %s: %s", self.client, error)
+        self.stop_reading_input = True
+        self.method_probe = False
+        if self.transport is not None:
+            self.transport.pause_reading()
+        broken = self.parsing
+        self.parsing = None
+        self.parse_state = _IDLE
+        if broken is not None and broken in self.queue:
+            # Its body broke off: the request can never complete.
+            if broken.started:
+                broken.cycle.on_disconnect()
+                if error.status and not self.response_started_flag:
+                    self.send_error(error.status, _ERROR_TEXT.get(error.status, "Bad Request"))
+                else:
+                    self.abort()
+                return
+            self.queue.remove(broken)
+            broken.cycle.on_disconnect()
+        if self.queue:
+            self.reject_after_queue = error
+            return
+        self.send_final_error(error)
+
+    def send_final_error(self, error: ProtocolError) -> None:
+        if self.transport is None:
+            return
+        if error.status:
+            self.transport.write(
+                error_response(error.status, _ERROR_TEXT.get(error.status, "Bad Request"), date_line=self.state.date_line)
+            )
+            if self.state.access_log:
+                log_access(self.client, "-", "-", "-", error.status, 0, 0.0)
+        self.close()
+
+    # ---- running requests ---------------------------------------------------------------------
+
+    def start_next(self) -> None:
+        """Run the oldest queued request's app, if it has not started yet."""
+        while self.queue:
+            pending = self.queue[0]
+            if pending.started:
+                return
+            self.response_started_flag = False
+            self.response_complete_flag = False
+            self.response_bytes = 0
+            self.continue_sent = False
+            state = self.state
+            if state.in_flight >= self.limits.max_in_flight:
+                logger.warning("in-flight limit reached (%d): answering 503", self.limits.max_in_flight)
+                pending.started = True
+                pending.head.keep_alive = False
+                self.send_error(503, "Service Unavailable: server busy")
+                return
+            pending.started = True
+            state.in_flight += 1
+            state.total_requests += 1
+            state.active_cycles.add(pending.cycle)
+            pending.cycle.run()
+            return
+        if self.reject_after_queue is not None:
+            error, self.reject_after_queue = self.reject_after_queue, None
+            self.send_final_error(error)
+
+    # ---- HTTPChannel --------------------------------------------------------------------------
+
+    @property
+    def response_started(self) -> bool:
+        return self.response_started_flag
+
+    @property
+    def response_complete(self) -> bool:
+        return self.response_complete_flag
+
+    def start_response(self, status: int, headers: Headers, body: bytes, more: bool) -> None:
+        pending = self.queue[0]
+        head = pending.head
+        state = self.state
+        response = build_head(
+            status,
+            headers,
+            http11=head.http_version == "1.1",
+            keep_alive=head.keep_alive and not state.shutting_down,
+            head_request=head.method == "HEAD",
+            known_length=None if more else len(body),
+            date_line=state.date_line,
+            server_line=state.server_line,
+        )
+        self.response_started_flag = True
+        self.response_status = status
+        self.response_chunked = response.chunked
+        self.response_body_allowed = response.body_allowed
+        self.response_remaining = response.content_length if response.body_allowed else None
+        self.response_keep_alive = response.keep_alive
+        transport = self.transport
+        if transport is None:
+            return
+        if not response.body_allowed:
+            transport.write(response.data)
+            if not more:
+                self.finish_response()
+            return
+        if body or not more:
+            self.write_body_to(transport, response.data, body, more)
+        else:
+            transport.write(response.data)
+
+    def write_body(self, data: bytes, more: bool) -> None:
+        transport = self.transport
+        if transport is None or self.response_complete_flag:
+            return
+        if not self.response_body_allowed:
+            if not more:
+                self.finish_response()
+            return
+        self.write_body_to(transport, b"", data, more)
+
+    def write_body_to(self, transport: asyncio.Transport, prefix: bytes, data: bytes, more: bool) -> None:
+        """Write ``prefix`` (a head, or nothing) and a body piece in one call, framed."""
+        remaining = self.response_remaining
+        if remaining is not None:
+            if len(data) > remaining:
+                logger.error(
+                    "app sent more body than its content-length (%d bytes over); closing",
+                    len(data) - remaining,
+                )
+                data = data[:remaining]
+                if prefix or data:
+                    transport.write(prefix + data)
+                self.response_bytes += len(data)
+                self.response_keep_alive = False
+                self.finish_response()
+                return
+            self.response_remaining = remaining - len(data)
+            if prefix:
+                transport.write(prefix + data if data else prefix)
+            elif data:
+                transport.write(data)
+            self.response_bytes += len(data)
+            if not more:
+                if self.response_remaining:
+                    logger.error(
+                        "app ended the body %d bytes short of its content-length; closing",
+                        self.response_remaining,
+                    )
+                    self.abort()
+                    return
+                self.finish_response()
+            return
+        if self.response_chunked:
+            framed = chunk(data) if data else b""
+            if not more:
+                framed += CHUNKED_END
+            if prefix or framed:
+                transport.write(prefix + framed)
+        elif prefix or data:
+            transport.write(prefix + data)
+        self.response_bytes += len(data)
+        if not more:
+            self.finish_response()
+
+    def finish_response(self) -> None:
+        self.response_complete_flag = True
+        pending = self.queue.popleft()
+        state = self.state
+        if state.access_log:
+            head = pending.head
+            log_access(
+                self.client,
+                head.method,
+                head.raw_path + (b"?" + head.query if head.query else b""),
+                head.http_version,
+                self.response_status,
+                self.response_bytes,
+                state.loop.time() - pending.start_time,
+            )
+        pending.cycle.on_response_complete()
+        if state.on_request_done is not None:
+            state.on_request_done()
+        if not self.response_keep_alive or not pending.head.keep_alive or pending is self.parsing:
+            # (A body still arriving for an answered request is not worth reading: close.)
+            self.close()
+            return
+        if self.queue:
+            self.start_next()
+        else:
+            if self.reject_after_queue is not None:
+                self.start_next()
+                return
+            if self.eof:
+                self.close()
+                return
+            self.deadline = state.now + self.limits.keep_alive_timeout
+
+    def drain(self) -> asyncio.Future[None] | None:
+        if not self.write_paused or self.transport is None:
+            return None
+        waiter = self.drain_waiter
+        if waiter is None:
+            waiter = self.drain_waiter = self.state.loop.create_future()
+        return waiter
+
+    def send_error(self, status: int, message: str) -> None:
+        pending = self.queue[0] if self.queue else None
+        if self.response_started_flag or pending is None:
+            self.abort()
+            return
+        self.response_started_flag = True
+        self.response_status = status
+        self.response_keep_alive = False
+        if self.transport is not None:
+            self.transport.write(error_response(status, message, date_line=self.state.date_line))
+        self.finish_response()
+
+    def abort(self) -> None:
+        if self.queue and not self.response_complete_flag:
+            self.response_complete_flag = True
+            pending = self.queue.popleft()
+            pending.cycle.on_disconnect()
+        self.response_keep_alive = False
+        if self.transport is not None:
+            self.transport.abort()
+
+    def want_body(self) -> None:
+        pending = self.queue[0] if self.queue else None
+        if (
+            pending is not None
+            and pending.head.expect_continue
+            and not self.continue_sent
+            and not self.response_started_flag
+            and self.transport is not None
+        ):
+            self.continue_sent = True
+            self.transport.write(CONTINUE_100)
+
+    def pause_reading(self) -> None:
+        self.pause_for("body")
+
+    def resume_reading(self) -> None:
+        self.resume_for("body")
+
+    def pause_for(self, reason: str) -> None:
+        if not self.reading_paused_by and self.transport is not None:
+            self.transport.pause_reading()
+        self.reading_paused_by.add(reason)
+
+    def resume_for(self, reason: str) -> None:
+        if reason in self.reading_paused_by:
+            self.reading_paused_by.discard(reason)
+            if not self.reading_paused_by and self.transport is not None and not self.stop_reading_input:
+                self.transport.resume_reading()
+
+    def cycle_done(self, cycle: RequestCycle) -> None:
+        state = self.state
+        state.in_flight -= 1
+        state.active_cycles.discard(cycle)
+        if state.shutting_down:
+            state.check_drained()
+
+    # ---- server-side lifecycle ----------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.queue) or self.parse_state in (_HEAD, _BODY)
+
+    def check_deadline(self, now: float) -> None:
+        if self.closed or now < self.deadline:
+            return
+        if self.queue:
+            return  # an app is working on a request: not an idle connection
+        if self.parse_state == _HEAD:
+            logger.debug("header timeout for %s", self.client)
+            self.reject(ProtocolError("request head not received in time", 408))
+        else:
+            self.close()
+
+    def shutdown(self) -> None:
+        """Graceful shutdown: close when idle, else after the current response."""
+        if not self.queue and self.parse_state == _IDLE:
+            self.close()
+            return
+        for pending in self.queue:
+            pending.head.keep_alive = False
+        self.stop_reading_input = True
+
+    def force_close(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.closed = True
+            self.transport.close()
+
+
+_ERROR_TEXT = {
+    400: "Bad Request",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    413: "Content Too Large",
+    417: "Expectation Failed",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+    505: "HTTP Version Not Supported",
+}
