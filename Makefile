@@ -39,3 +39,12 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info
+
+## make bench [BENCH_ARGS="--servers uvicorn,forno --scenarios plaintext,ws --repeat 3"]: benchmark
+## forno against its peers (creates benchmarks/.venv; writes benchmarks/results/latest.md)
+bench:
+	$(PYTHON) benchmarks/run.py $(BENCH_ARGS)
+
+## make bench-smoke: every benchmark scenario for ~1 s against forno only, in the project venv
+bench-smoke: $(STAMP)
+	$(BIN)/python benchmarks/run.py --smoke
