@@ -298,6 +298,8 @@ class Measurement:
     rss_kib: int | None = None  # peak server RSS under load (idle: with the connections open)
     client_cpu_pct: float | None = None
     errors: int = 0
+    server_cpu_pct: float | None = None
+    other_cpu_pct: float | None = None  # load on the server's core not caused by the server
     rest_rss_kib: int | None = None  # idle only
     held: int | None = None  # idle only: connections still open when RSS was measured
 
@@ -699,8 +701,32 @@ def check_websocket(port: int) -> None:
 class ClientRun:
     output: str
     returncode: int
-    cpu_pct: float
+    cpu_pct: float  # the load generator's own CPU time, % of one core
     peak_rss_kib: int
+    server_cpu_pct: float | None  # the server tree's CPU time, % of its core
+    other_cpu_pct: float | None  # everything else that ran on the server's core meanwhile
+
+
+def cpu_jiffies(cpu: int) -> tuple[int, int]:
+    """(total, busy) clock ticks of one CPU so far, from /proc/stat."""
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith(f"cpu{cpu} "):
+            values = [int(v) for v in line.split()[1:9]]  # guest time is inside user already
+            idle = values[3] + values[4]
+            return sum(values), sum(values) - idle
+    return 0, 0
+
+
+def tree_cpu_jiffies(pids: Sequence[int]) -> int:
+    """User + system clock ticks used so far by ``pids`` (all their threads)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime and stime: fields 14 and 15
+    return total
 
 
 def run_client(argv: Sequence[str], limit_s: float, server_pids: Sequence[int]) -> ClientRun:
@@ -709,6 +735,8 @@ def run_client(argv: Sequence[str], limit_s: float, server_pids: Sequence[int]) 
     The child is reaped with wait4() so its own CPU use (user + system) is known.
     """
     full = ["taskset", "-c", str(CLIENT_CPU), *argv]
+    core_before = cpu_jiffies(SERVER_CPU)
+    server_before = tree_cpu_jiffies(server_pids)
     started = time.monotonic()
     proc = subprocess.Popen(
         full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -734,8 +762,17 @@ def run_client(argv: Sequence[str], limit_s: float, server_pids: Sequence[int]) 
         output = proc.stdout.read().decode(errors="replace")
         proc.stdout.close()
     wall = time.monotonic() - started
+    core_after = cpu_jiffies(SERVER_CPU)
+    core_total = core_after[0] - core_before[0]
+    core_busy = core_after[1] - core_before[1]
+    server_used = tree_cpu_jiffies(server_pids) - server_before
+    server_pct = other_pct = None
+    if server_pids and core_total > 0:
+        server_pct = 100.0 * server_used / core_total
+        other_pct = max(0.0, 100.0 * (core_busy - server_used) / core_total)
     cpu = usage.ru_utime + usage.ru_stime if usage is not None else 0.0
-    return ClientRun(output, proc.returncode or 0, 100.0 * cpu / max(wall, 1e-9), peak)
+    client_pct = 100.0 * cpu / max(wall, 1e-9)
+    return ClientRun(output, proc.returncode or 0, client_pct, peak, server_pct, other_pct)
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
@@ -787,7 +824,9 @@ def measure_wrk(
     rate, ok, errors, p50, p99 = parse_wrk(run.output)
     if ok == 0:
         raise BenchError(f"no successful request:\n{run.output.strip()}")
-    return Measurement(rate, p50, p99, run.peak_rss_kib, run.cpu_pct, errors)
+    return Measurement(
+        rate, p50, p99, run.peak_rss_kib, run.cpu_pct, errors, run.server_cpu_pct, run.other_cpu_pct
+    )
 
 
 def parse_wsload(output: str) -> dict[str, float]:
@@ -817,6 +856,8 @@ def measure_ws(
         run.peak_rss_kib,
         run.cpu_pct,
         int(values.get("errors", 0)),
+        run.server_cpu_pct,
+        run.other_cpu_pct,
     )
 
 
@@ -1017,7 +1058,9 @@ def describe(m: Measurement, scenario: Scenario) -> str:
         )
     return (
         f"{m.value:,.0f} {scenario.unit}, p50 {fmt_ms(m.p50_ms)}, p99 {fmt_ms(m.p99_ms)}, "
-        f"RSS {fmt_mib(m.rss_kib)}, client CPU {m.client_cpu_pct or 0:.0f}%, {m.errors} errors"
+        f"RSS {fmt_mib(m.rss_kib)}, server CPU {fmt_pct(m.server_cpu_pct)}, client CPU "
+        f"{fmt_pct(m.client_cpu_pct)}, other load on CPU {SERVER_CPU} "
+        f"{fmt_pct(m.other_cpu_pct)}, {m.errors} errors"
     )
 
 
@@ -1029,6 +1072,10 @@ def fmt_ms(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value * 1000:.0f} µs" if value < 1 else f"{value:.2f} ms"
+
+
+def fmt_pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}%"
 
 
 def fmt_mib(kib: float | None) -> str:
@@ -1062,9 +1109,9 @@ def render_table(
     else:
         lines.append(
             f"| server | {scenario.unit}, median [min{DASH}max] | p50 | p99 | server RSS | "
-            "client CPU | errors | vs forno |"
+            f"server CPU | client CPU | other load on CPU {SERVER_CPU} | errors | vs forno |"
         )
-        lines.append("|---|---|---|---|---|---|---|---|")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|")
     for server in servers:
         cell = cells.get((scenario.name, server.name))
         if cell is None:
@@ -1073,7 +1120,7 @@ def render_table(
         if not cell.runs:
             why = cell.skipped or ("; ".join(first_line(f) for f in cell.failures) or "no data")
             status = "skipped" if cell.skipped else "failed"
-            width = 6 if scenario.kind == "idle" else 7
+            width = 6 if scenario.kind == "idle" else 9
             lines.append(f"| {name} | {status}: {why.replace('|', '/')} |" + " |" * (width - 1))
             continue
         values = [m.value for m in cell.runs]
@@ -1095,12 +1142,13 @@ def render_table(
                 f"{errors} | {ratio} |"
             )
         else:
-            cpu = median_of([m.client_cpu_pct for m in cell.runs])
-            cpu_text = "—" if cpu is None else f"{cpu:.0f}%"
+            runs = cell.runs
             lines.append(
-                f"| {name} | {spread} | {fmt_ms(median_of([m.p50_ms for m in cell.runs]))} | "
-                f"{fmt_ms(median_of([m.p99_ms for m in cell.runs]))} | {fmt_mib(rss)} | "
-                f"{cpu_text} | {errors} | {ratio} |"
+                f"| {name} | {spread} | {fmt_ms(median_of([m.p50_ms for m in runs]))} | "
+                f"{fmt_ms(median_of([m.p99_ms for m in runs]))} | {fmt_mib(rss)} | "
+                f"{fmt_pct(median_of([m.server_cpu_pct for m in runs]))} | "
+                f"{fmt_pct(median_of([m.client_cpu_pct for m in runs]))} | "
+                f"{fmt_pct(max((m.other_cpu_pct or 0.0) for m in runs))} | {errors} | {ratio} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -1149,8 +1197,11 @@ def build_header(
         f"- Machine load before the run: load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
         f"busy {busy_text}",
         f"- Command: `{shlex.join(['python', 'benchmarks/run.py', *argv])}`",
-        "- Server RSS: peak resident set of the server's process tree during the load. Client "
-        "CPU: the load generator's own CPU time over wall time (100% = its whole core).",
+        "- Server RSS: peak resident set of the server's process tree during the load. Server "
+        "CPU / client CPU: CPU time of the server tree / of the load generator over the run "
+        f"(100% = one whole core). Other load on CPU {SERVER_CPU}: the worst run's share of the "
+        "server's core used by anything else (other processes, kernel work not charged to the "
+        "server); above ~10% that run was disturbed.",
     ]
 
 
