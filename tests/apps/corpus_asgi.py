@@ -1,7 +1,7 @@
 """Plain ASGI 3 app for the HTTP/1.1 request corpus and the fuzzer.
 
 Every request is answered with 200 and a JSON description of what reached the app. When
-``FORNO_CORPUS_SEEN_LOG`` names a file, one JSON line per request is appended to it as soon as
+``CORPUS_SEEN_LOG`` names a file, one JSON line per request is appended to it as soon as
 the request reaches the app (before its body is read), so the tests can tell which requests
 the server dispatched even if no response made it back. ``/slow`` waits 0.2 s before reading
 the body, to test that pipelined responses stay in order.
@@ -21,7 +21,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-_SEEN_LOG = os.environ.get("FORNO_CORPUS_SEEN_LOG")
+_SEEN_LOG = os.environ.get("CORPUS_SEEN_LOG")
 _LOCK = threading.Lock()
 _WATCHED = (b"host", b"content-length", b"transfer-encoding")
 

@@ -2,7 +2,7 @@
 
 Answers every request with 200 and a JSON description of what reached the app, like
 ``corpus_asgi``. If reading the body fails (the client went away mid-body), it answers 400 the
-way WSGI frameworks do for a disconnected client. ``FORNO_CORPUS_SEEN_LOG`` and ``/slow`` work
+way WSGI frameworks do for a disconnected client. ``CORPUS_SEEN_LOG`` and ``/slow`` work
 as in ``corpus_asgi``.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 StartResponse = Callable[..., Any]
 
-_SEEN_LOG = os.environ.get("FORNO_CORPUS_SEEN_LOG")
+_SEEN_LOG = os.environ.get("CORPUS_SEEN_LOG")
 _LOCK = threading.Lock()
 
 

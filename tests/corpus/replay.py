@@ -33,7 +33,15 @@ INTERNAL_PATHS = frozenset({PROBE_PATH, BARRIER_PATH})
 DEFAULT_TIMEOUT = 5.0
 
 _OUTCOME_KEYS = frozenset(
-    {"responses", "status_any_of", "closed", "app_paths", "app_bodies", "app_json"}
+    {
+        "responses",
+        "status_any_of",
+        "closed",
+        "app_paths",
+        "app_paths_any_of",
+        "app_bodies",
+        "app_json",
+    }
 )
 _CASE_KEYS = _OUTCOME_KEYS | {
     "description",
@@ -63,6 +71,9 @@ class Outcome:
     closed: bool | None = None
     #: Exactly the paths that reached the app, in order (from the app's seen log).
     app_paths: tuple[str, ...] | None = None
+    #: Like ``app_paths`` with a choice, e.g. ``[[], ["/x"]]`` when a server may dispatch a
+    #: request to the app before finding its body malformed (streaming) or not (buffering).
+    app_paths_any_of: tuple[tuple[str, ...], ...] | None = None
     #: The request bodies the app read, one per 200 response carrying the app's JSON.
     app_bodies: tuple[str, ...] | None = None
     #: Subset match on the app's JSON description, one table per 200 response.
@@ -75,6 +86,8 @@ class Outcome:
         parts = [f"responses={statuses}", f"closed={self.closed}"]
         if self.app_paths is not None:
             parts.append(f"app_paths={list(self.app_paths)}")
+        if self.app_paths_any_of is not None:
+            parts.append(f"app_paths one of {[list(p) for p in self.app_paths_any_of]}")
         if self.app_bodies is not None:
             parts.append(f"app_bodies={list(self.app_bodies)}")
         if self.app_json is not None:
@@ -128,6 +141,9 @@ def _outcome(table: Mapping[str, Any], name: str, *, primary: bool) -> Outcome:
     closed = table.get("closed")
     if closed is not None and not isinstance(closed, bool):
         raise CaseError(f"{name}: closed must be a boolean")
+    paths_any_of = table.get("app_paths_any_of")
+    if paths_any_of is not None and not isinstance(paths_any_of, list):
+        raise CaseError(f"{name}: app_paths_any_of must be an array of arrays")
     app_json = table.get("app_json")
     if app_json is not None and (
         not isinstance(app_json, list) or not all(isinstance(j, dict) for j in app_json)
@@ -140,6 +156,9 @@ def _outcome(table: Mapping[str, Any], name: str, *, primary: bool) -> Outcome:
         app_paths=None
         if "app_paths" not in table
         else _str_tuple(table["app_paths"], "app_paths", name),
+        app_paths_any_of=None
+        if paths_any_of is None
+        else tuple(_str_tuple(p, "app_paths_any_of", name) for p in paths_any_of),
         app_bodies=None
         if "app_bodies" not in table
         else _str_tuple(table["app_bodies"], "app_bodies", name),
@@ -326,6 +345,8 @@ class ResponseReader:
         self.conn: h11.Connection | None = None
         self.eof = False
         self.reset = False
+        #: The last response was HTTP/1.0 with "Connection: keep-alive" and a Content-Length.
+        self.http10_keep_alive = False
 
     def _recv(self) -> bytes:
         remaining = self.deadline - time.monotonic()
@@ -347,6 +368,10 @@ class ResponseReader:
         """The next response, or None if the server closed cleanly before starting one."""
         conn = self.conn
         buffered = conn.trailing_data[0] if conn is not None else b""
+        if conn is not None and conn.their_state is not h11.DONE and self.http10_keep_alive:
+            # h11 never keeps HTTP/1.0 connections alive; the server may (RFC 9112 C.2.2):
+            # carry on with a fresh h11 state machine and the bytes already buffered.
+            conn = self.conn = None
         if conn is not None and conn.their_state is not h11.DONE:
             # The previous response ended the connection (Connection: close, HTTP/1.0
             # without keep-alive or a close-delimited body): nothing may follow it.
@@ -366,6 +391,7 @@ class ResponseReader:
         try:
             if conn is None:
                 conn = self.conn = h11.Connection(h11.CLIENT)
+                fresh = buffered + fresh
             else:
                 conn.start_next_cycle()
             conn.send(h11.Request(method=method, target="/", headers=[("Host", "corpus.test")]))
@@ -394,6 +420,13 @@ class ResponseReader:
                 body += event.data
             elif isinstance(event, h11.EndOfMessage):
                 assert response is not None
+                fields = {name: value.lower() for name, value in response.headers}
+                self.http10_keep_alive = (
+                    response.http_version == b"1.0"
+                    and b"keep-alive" in fields.get(b"connection", b"")
+                    and b"content-length" in fields
+                    and not self.eof
+                )
                 return Response(
                     status=response.status_code,
                     headers=list(response.headers),
@@ -537,6 +570,9 @@ def mismatches(outcome: Outcome, result: Exchange, app_paths: Sequence[str]) -> 
         problems.append(f"closed={result.closed}, expected {outcome.closed}")
     if outcome.app_paths is not None and tuple(app_paths) != outcome.app_paths:
         problems.append(f"app saw {list(app_paths)}, expected {list(outcome.app_paths)}")
+    if outcome.app_paths_any_of is not None and tuple(app_paths) not in outcome.app_paths_any_of:
+        choices = [list(p) for p in outcome.app_paths_any_of]
+        problems.append(f"app saw {list(app_paths)}, expected one of {choices}")
     seen = [r.app_json() for r in result.responses if r.status == 200]
     if outcome.app_bodies is not None:
         bodies = [None if s is None else s.get("body") for s in seen]
