@@ -11,7 +11,8 @@ server always has all the information it will ever get. Properties:
 * unmutated pipelines get exactly one 200 per request, in order, with the right bodies;
 * afterwards the process is alive, has logged no traceback, and answers a fresh request.
 
-The run is derandomized (fixed seed) so CI is reproducible. ``FORNO_FUZZ_EXAMPLES`` sets the
+The run is derandomized (fixed seed) so CI is reproducible; ``FORNO_FUZZ_SEED`` picks another
+fixed seed. ``FORNO_FUZZ_EXAMPLES`` sets the
 number of examples per app (default 200); see tests/fuzz/README.md for long runs.
 """
 
@@ -23,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from tests.corpus.replay import (
@@ -37,6 +38,8 @@ from tests.support.server import RunningServer, serve
 # forno refuses unknown FORNO_* variables and the server inherits our environment, so the
 # setting is taken out of it before any server starts.
 EXAMPLES = int(os.environ.pop("FORNO_FUZZ_EXAMPLES", "") or "200")
+#: Optional: explore a different, still reproducible, part of the input space.
+SEED = os.environ.pop("FORNO_FUZZ_SEED", "")
 TIMEOUT = 5.0
 APPS = {"asgi": "corpus_asgi:app", "wsgi": "corpus_wsgi:app"}
 HOST = b"Host: fuzz.test\r\n"
@@ -208,10 +211,11 @@ def _check_server(fuzz: FuzzServer, data: bytes) -> None:
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
-    derandomize=True,
+    derandomize=not SEED,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+@seed(int(SEED or "0"))
 @given(
     pipeline=pipelines,
     applied=st.lists(mutations, max_size=3),
