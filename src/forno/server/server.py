@@ -138,7 +138,9 @@ class Server:
             from forno.server.websocket import websocket_upgrade_handler  # noqa: PLC0415
         except ImportError:
             return
-        state.upgrade_handler = websocket_upgrade_handler(state, self.loaded.asgi)
+        lifespan = self.lifespan
+        lifespan_state = lifespan.state if lifespan is not None and lifespan.supported else None
+        state.upgrade_handler = websocket_upgrade_handler(state, self.loaded.asgi, lifespan_state)
 
     def tick(self) -> None:
         state = self.state
