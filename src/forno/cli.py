@@ -29,7 +29,7 @@ def _option(info: SettingInfo) -> click.Option:
     metavar = info.name.upper()
     choices = getattr(info.kind, "__members__", None)
     if choices:
-        metavar = "[" + "|".join(m.value for m in info.kind) + "]"  # type: ignore[attr-defined]
+        metavar = "[" + "|".join(m.value for m in info.kind) + "]"
     return click.Option(
         names,
         type=str,
@@ -46,7 +46,8 @@ class GroupedCommand(click.Command):
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         by_name = {p.name: p for p in self.get_params(ctx)}
         general = [
-            rec for p in self.get_params(ctx)
+            rec
+            for p in self.get_params(ctx)
             if p.name not in SETTINGS and (rec := p.get_help_record(ctx)) is not None
         ]
         with formatter.section("General"):
@@ -88,7 +89,11 @@ def _callback(**values: Any) -> None:
     except AppLoadError as exc:
         if config.log.traceback:
             traceback.print_exception(exc)
-        cause = f" (run with --traceback for details)" if exc.__cause__ and not config.log.traceback else ""
+        cause = (
+            " (run with --traceback for details)"
+            if exc.__cause__ and not config.log.traceback
+            else ""
+        )
         _fail(f"{exc}{cause}", api.EXIT_APP_LOAD)
     except LifespanStartupError as exc:
         _fail(str(exc), api.EXIT_BOOT)

@@ -57,7 +57,7 @@ class ClientCertMode(enum.StrEnum):
     REQUIRED = "required"
 
 
-def setting(default: Any, help: str, *, flag: str | None = None, short: str | None = None) -> Any:  # noqa: A002
+def setting(default: Any, help: str, *, flag: str | None = None, short: str | None = None) -> Any:
     """A config field with the metadata the CLI, env and docs generators read."""
     meta = {"help": help, "flag": flag, "short": short}
     if isinstance(default, list | dict | set):
@@ -78,7 +78,9 @@ class AppSettings:
     lifespan: LifespanMode = setting(
         LifespanMode.AUTO, "ASGI lifespan: auto runs it if the app supports it."
     )
-    root_path: str = setting("", "Mount path of the app behind a proxy (ASGI root_path, WSGI SCRIPT_NAME).")
+    root_path: str = setting(
+        "", "Mount path of the app behind a proxy (ASGI root_path, WSGI SCRIPT_NAME)."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +92,10 @@ class BindSettings:
     bind: tuple[str, ...] = setting(
         (), "Extra addresses, repeatable: HOST:PORT, [IPv6]:PORT or unix:/path. Replaces host/port."
     )
-    fd: tuple[int, ...] = setting((), "Serve an already bound socket by file descriptor; repeatable.")
-    uds_mode: int | None = setting(
-        None, "Permissions of created Unix sockets, octal (e.g. 0o660)."
+    fd: tuple[int, ...] = setting(
+        (), "Serve an already bound socket by file descriptor; repeatable."
     )
+    uds_mode: int | None = setting(None, "Permissions of created Unix sockets, octal (e.g. 0o660).")
     backlog: int = setting(2048, "Listen backlog of each socket.")
     reuse_port: bool = setting(False, "Give each worker its own SO_REUSEPORT socket (Linux).")
 
@@ -178,7 +180,9 @@ class WSGISettings:
 class WorkerSettings:
     """Processes."""
 
-    workers: int = setting(1, "Worker processes; 1 serves in-process without a supervisor.", short="-w")
+    workers: int = setting(
+        1, "Worker processes; 1 serves in-process without a supervisor.", short="-w"
+    )
     worker_timeout: float = setting(
         30.0, "Seconds without a heartbeat before a worker is killed and replaced."
     )
@@ -424,9 +428,7 @@ def build_config(values: Mapping[str, Any]) -> Config:
 
 def flatten(config: Config) -> dict[str, Any]:
     """``name -> value`` for every setting of ``config``."""
-    return {
-        name: getattr(getattr(config, info.group), name) for name, info in SETTINGS.items()
-    }
+    return {name: getattr(getattr(config, info.group), name) for name, info in SETTINGS.items()}
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -502,7 +504,12 @@ def describe(value: Any) -> str:
 
 def settings_reference() -> str:
     """The Markdown settings reference, generated from the dataclasses."""
-    lines = ["# Settings reference", "", "Generated from `forno.config` (`python -m forno.docs`).", ""]
+    lines = [
+        "# Settings reference",
+        "",
+        "Generated from `forno.config` (`python -m forno.docs`).",
+        "",
+    ]
     lines.append(
         "Every setting is a CLI flag, a `FORNO_*` environment variable and a key in the TOML "
         "file given with `--config`. Precedence: defaults < file < environment < flags."
@@ -519,4 +526,3 @@ def settings_reference() -> str:
                 f"| {info.help} |"
             )
     return "\n".join(lines) + "\n"
-

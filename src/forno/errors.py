@@ -31,5 +31,5 @@ class ASGIProtocolError(FornoError, RuntimeError):
     """The app misused the ASGI interface (messages out of order, bad types)."""
 
 
-class ClientDisconnected(OSError):  # noqa: N818  (the ASGI spec names it an OSError subclass)
+class ClientDisconnected(OSError):
     """Raised by ``send`` when the client has gone away, as the ASGI spec asks."""

@@ -56,9 +56,7 @@ def import_from_string(import_string: str, app_dir: Path | None = None) -> Any:
         try:
             obj = getattr(obj, attr)
         except AttributeError:
-            raise AppLoadError(
-                f"attribute {attrs!r} not found in module {module_name!r}"
-            ) from None
+            raise AppLoadError(f"attribute {attrs!r} not found in module {module_name!r}") from None
     return obj
 
 

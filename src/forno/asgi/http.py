@@ -201,9 +201,7 @@ class ASGIHTTPCycle:
         if state == _START:
             if self.start_message is None:
                 if msg_type != "http.response.start":
-                    raise ASGIProtocolError(
-                        f"expected 'http.response.start', got {msg_type!r}"
-                    )
+                    raise ASGIProtocolError(f"expected 'http.response.start', got {msg_type!r}")
                 status = message.get("status")
                 if type(status) is not int:
                     raise ASGIProtocolError(f"http.response.start status must be int: {status!r}")

@@ -37,14 +37,31 @@ class RequestHead:
 class HTTPChannel(Protocol):
     """What a request cycle may ask of the connection it belongs to."""
 
-    def start_response(self, status: int, headers: Headers, body: bytes, more: bool) -> None:
-        """Send the head and the first body bytes (raise ``InvalidResponse`` if invalid)."""
+    def start_response(
+        self,
+        status: int,
+        headers: Headers,
+        body: bytes,
+        more: bool,
+        *,
+        strict_hop_by_hop: bool = False,
+    ) -> None:
+        """Send the head and the first body bytes (raise ``InvalidResponse`` if invalid).
+
+        ``strict_hop_by_hop`` refuses hop-by-hop headers instead of dropping them (WSGI)."""
 
     def write_body(self, data: bytes, more: bool) -> None:
         """Send more of the body; ``more=False`` completes the response."""
 
     def drain(self) -> Awaitable[None] | None:
         """An awaitable while the client's buffer is full, else None."""
+
+    def send_file(self, file: Any, offset: int, count: int) -> Awaitable[int] | None:
+        """Send ``count`` body bytes of ``file`` from ``offset`` without copying them through
+        Python (``os.sendfile``), after ``start_response(..., more=True)``. None where that is not
+        possible (TLS, chunked framing): the caller sends the bytes itself. The awaitable gives
+        the bytes sent (fewer if the file is shorter); ``more`` stays true, so the caller ends
+        the body with ``write_body(b"", False)``."""
 
     def send_error(self, status: int, message: str) -> None:
         """Answer with a plain error response and close (only before the head was sent)."""

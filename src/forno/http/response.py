@@ -123,7 +123,7 @@ def build_head(
     if server_line is not None and not has_server:
         parts.append(server_line)
 
-    body_allowed = not head_request and status != 204 and status != 304
+    body_allowed = not head_request and status not in {204, 304}
     chunked = False
     if status == 204 or (100 <= status < 200):
         content_length = None

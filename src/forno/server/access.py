@@ -19,6 +19,13 @@ def escape(value: str | bytes) -> str:
     return value.translate(_ESCAPES)
 
 
+def user_agent_of(headers: list[tuple[bytes, bytes]]) -> bytes:
+    for name, value in headers:
+        if name == b"user-agent":
+            return value
+    return b"-"
+
+
 def log_access(
     client: tuple[str, int] | None,
     method: str,
@@ -27,17 +34,19 @@ def log_access(
     status: int,
     size: int,
     duration: float,
+    user_agent: bytes = b"-",
 ) -> None:
     if not access_logger.isEnabledFor(logging.INFO):
         return
     address = f"{client[0]}:{client[1]}" if client else "-"
     access_logger.info(
-        '%s "%s %s HTTP/%s" %d %d %.1fms',
+        '%s "%s %s HTTP/%s" %d %d "%s" %.1fms',
         address,
         escape(method),
         escape(target),
         http_version,
         status,
         size,
+        escape(user_agent),
         duration * 1000.0,
     )

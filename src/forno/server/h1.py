@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections import deque
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import httptools
 
@@ -32,7 +33,7 @@ from forno.http.request import (
     split_target,
 )
 from forno.http.response import CHUNKED_END, build_head, chunk, error_response
-from forno.server.access import log_access
+from forno.server.access import log_access, user_agent_of
 from forno.typing import Headers
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ _IDLE, _HEAD, _BODY = 0, 1, 2
 class _PendingRequest:
     """A request parsed (or being parsed) whose cycle has not finished yet."""
 
-    __slots__ = ("cycle", "head", "started", "start_time")
+    __slots__ = ("cycle", "head", "start_time", "started")
 
     def __init__(self, head: RequestHead, cycle: RequestCycle, start_time: float) -> None:
         self.head = head
@@ -121,8 +122,14 @@ class H1Connection(asyncio.Protocol):
         transport.set_write_buffer_limits(high=high, low=high // 4)
         self.deadline = state.now + self.limits.header_timeout
         if len(state.connections) > self.limits.max_connections or state.shutting_down:
-            logger.warning("connection limit reached (%d): refusing a connection", self.limits.max_connections)
-            transport.write(error_response(503, "Service Unavailable: too many connections", date_line=state.date_line))
+            logger.warning(
+                "connection limit reached (%d): refusing a connection", self.limits.max_connections
+            )
+            transport.write(
+                error_response(
+                    503, "Service Unavailable: too many connections", date_line=state.date_line
+                )
+            )
             self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -178,9 +185,6 @@ class H1Connection(asyncio.Protocol):
             if len(self.peek) < _METHOD_PEEK:
                 self.peek += data[:_METHOD_PEEK]
             self.head_bytes_seen += len(data)
-            if self.head_bytes_seen > self.limits.max_header_size + 65536:
-                self.reject(ProtocolError("request head too large", 431))
-                return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -196,6 +200,12 @@ class H1Connection(asyncio.Protocol):
             self.on_invalid_method()
         except httptools.HttpParserError as exc:
             self.reject(ProtocolError(f"malformed request: {exc}", 400))
+        else:
+            # httptools holds a header value until it is complete: a head that is still
+            # incomplete after more bytes than the limit allows is refused here, so the held
+            # bytes stay bounded by one read.
+            if self.parse_state == _HEAD and self.head_bytes_seen > self.limits.max_header_size:
+                self.reject(ProtocolError("request head too large", 431))
 
     # ---- parser callbacks -------------------------------------------------------------------
 
@@ -305,7 +315,7 @@ class H1Connection(asyncio.Protocol):
         # The verdict must not depend on how the bytes were split, so wait for the whole
         # method (up to a delimiter or _METHOD_PEEK bytes) before answering.
         if data:
-            self.peek += data[: _METHOD_PEEK]
+            self.peek += data[:_METHOD_PEEK]
         peek = self.peek
         end = len(peek)
         for delimiter in (b" ", b"\r", b"\n", b"\t"):
@@ -377,7 +387,11 @@ class H1Connection(asyncio.Protocol):
             return
         if error.status:
             self.transport.write(
-                error_response(error.status, _ERROR_TEXT.get(error.status, "Bad Request"), date_line=self.state.date_line)
+                error_response(
+                    error.status,
+                    _ERROR_TEXT.get(error.status, "Bad Request"),
+                    date_line=self.state.date_line,
+                )
             )
             if self.state.access_log:
                 log_access(self.client, "-", "-", "-", error.status, 0, 0.0)
@@ -397,7 +411,9 @@ class H1Connection(asyncio.Protocol):
             self.continue_sent = False
             state = self.state
             if state.in_flight >= self.limits.max_in_flight:
-                logger.warning("in-flight limit reached (%d): answering 503", self.limits.max_in_flight)
+                logger.warning(
+                    "in-flight limit reached (%d): answering 503", self.limits.max_in_flight
+                )
                 pending.started = True
                 pending.head.keep_alive = False
                 self.send_error(503, "Service Unavailable: server busy")
@@ -422,7 +438,15 @@ class H1Connection(asyncio.Protocol):
     def response_complete(self) -> bool:
         return self.response_complete_flag
 
-    def start_response(self, status: int, headers: Headers, body: bytes, more: bool) -> None:
+    def start_response(
+        self,
+        status: int,
+        headers: Headers,
+        body: bytes,
+        more: bool,
+        *,
+        strict_hop_by_hop: bool = False,
+    ) -> None:
         pending = self.queue[0]
         head = pending.head
         state = self.state
@@ -435,6 +459,7 @@ class H1Connection(asyncio.Protocol):
             known_length=None if more else len(body),
             date_line=state.date_line,
             server_line=state.server_line,
+            strict_hop_by_hop=strict_hop_by_hop,
         )
         self.response_started_flag = True
         self.response_status = status
@@ -465,7 +490,9 @@ class H1Connection(asyncio.Protocol):
             return
         self.write_body_to(transport, b"", data, more)
 
-    def write_body_to(self, transport: asyncio.Transport, prefix: bytes, data: bytes, more: bool) -> None:
+    def write_body_to(
+        self, transport: asyncio.Transport, prefix: bytes, data: bytes, more: bool
+    ) -> None:
         """Write ``prefix`` (a head, or nothing) and a body piece in one call, framed."""
         remaining = self.response_remaining
         if remaining is not None:
@@ -523,6 +550,7 @@ class H1Connection(asyncio.Protocol):
                 self.response_status,
                 self.response_bytes,
                 state.loop.time() - pending.start_time,
+                user_agent_of(head.headers),
             )
         pending.cycle.on_response_complete()
         if state.on_request_done is not None:
@@ -549,6 +577,72 @@ class H1Connection(asyncio.Protocol):
         if waiter is None:
             waiter = self.drain_waiter = self.state.loop.create_future()
         return waiter
+
+    def send_file(self, file: Any, offset: int, count: int) -> asyncio.Task[int] | None:
+        """``os.sendfile`` body bytes straight to the socket (not under TLS, not chunked)."""
+        transport = self.transport
+        if (
+            transport is None
+            or not self.response_started_flag
+            or self.response_complete_flag
+            or self.response_chunked
+            or not self.response_body_allowed
+            or not hasattr(os, "sendfile")
+            or transport.get_extra_info("sslcontext") is not None
+        ):
+            return None
+        sock = transport.get_extra_info("socket")
+        try:
+            sock_fd = sock.fileno()
+            file_fd = file.fileno()
+        except (AttributeError, OSError, ValueError):
+            return None
+        if sock_fd < 0:
+            return None
+        if self.response_remaining is not None:
+            count = min(count, self.response_remaining)
+        return self.state.loop.create_task(
+            self.sendfile_to(transport, sock_fd, file_fd, offset, count)
+        )
+
+    async def sendfile_to(
+        self, transport: asyncio.Transport, sock_fd: int, file_fd: int, offset: int, count: int
+    ) -> int:
+        """Copy file bytes into the socket once the transport's own buffer is empty. Waits for
+        writability on a duplicate descriptor (the transport owns the original); a closed
+        connection wakes it through ``drain_waiter``."""
+        loop = self.state.loop
+        watch = os.dup(sock_fd)
+        sent = 0
+        try:
+            while sent < count:
+                if self.transport is not transport:
+                    raise ConnectionResetError("connection closed during sendfile")
+                if not transport.get_write_buffer_size():
+                    try:
+                        n = os.sendfile(sock_fd, file_fd, offset + sent, count - sent)
+                    except (BlockingIOError, InterruptedError):
+                        n = -1
+                    if n == 0:
+                        break  # the file is shorter than promised: write_body reports it
+                    if n > 0:
+                        sent += n
+                        self.response_bytes += n
+                        if self.response_remaining is not None:
+                            self.response_remaining -= n
+                        continue
+                waiter: asyncio.Future[None] = loop.create_future()
+                self.drain_waiter = waiter
+                loop.add_writer(watch, _wake, waiter)
+                try:
+                    await waiter
+                finally:
+                    loop.remove_writer(watch)
+                    if self.drain_waiter is waiter:
+                        self.drain_waiter = None
+        finally:
+            os.close(watch)
+        return sent
 
     def send_error(self, status: int, message: str) -> None:
         pending = self.queue[0] if self.queue else None
@@ -597,7 +691,11 @@ class H1Connection(asyncio.Protocol):
     def resume_for(self, reason: str) -> None:
         if reason in self.reading_paused_by:
             self.reading_paused_by.discard(reason)
-            if not self.reading_paused_by and self.transport is not None and not self.stop_reading_input:
+            if (
+                not self.reading_paused_by
+                and self.transport is not None
+                and not self.stop_reading_input
+            ):
                 self.transport.resume_reading()
 
     def cycle_done(self, cycle: RequestCycle) -> None:
@@ -640,6 +738,11 @@ class H1Connection(asyncio.Protocol):
         if self.transport is not None and not self.closed:
             self.closed = True
             self.transport.close()
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 _ERROR_TEXT = {

@@ -40,6 +40,8 @@ class Server:
         self.config = config
         self.loaded = loaded
         self.sockets = sockets
+        # Sockets handed in belong to the caller (e.g. the supervisor): never unlink their paths.
+        self.owns_sockets = sockets is None
         self.on_ready = on_ready
         self.on_request_done = on_request_done
         self.state: ServerState | None = None
@@ -49,6 +51,7 @@ class Server:
         self.started = asyncio.Event()
         self.shutdown_cleanups: list[Callable[[float], Awaitable[None]]] = []
         self._ticker: asyncio.TimerHandle | None = None
+        self.unix_paths: list[str] = []
 
     # ---- app adapters ---------------------------------------------------------------------
 
@@ -62,7 +65,9 @@ class Server:
             factory, cleanup = wsgi_cycle_factory(self.loaded.app, config, loop)
             self.shutdown_cleanups.append(cleanup)
             return factory
-        state = self.lifespan.state if self.lifespan is not None and self.lifespan.supported else None
+        state = (
+            self.lifespan.state if self.lifespan is not None and self.lifespan.supported else None
+        )
         return asgi_cycle_factory(self.loaded.asgi, state, config.http.body_buffer_size)
 
     # ---- running ------------------------------------------------------------------------------
@@ -101,8 +106,15 @@ class Server:
         state.tick()
         ssl_context = create_ssl_context(config.tls)
         scheme = "https" if ssl_context is not None else "http"
+        created = self.sockets is None
         sockets = self.sockets if self.sockets is not None else open_listeners(config)
         self.sockets = sockets
+        if created and not config.bind.fd:
+            self.unix_paths = [
+                sock.getsockname()
+                for sock in sockets
+                if sock.family == socket.AF_UNIX and isinstance(sock.getsockname(), str)
+            ]
 
         def protocol_factory() -> H1Connection:
             return H1Connection(state, scheme)
@@ -192,9 +204,7 @@ class Server:
         self.remove_unix_sockets()
 
     def remove_unix_sockets(self) -> None:
-        for sock in self.sockets or ():
-            if sock.family == socket.AF_UNIX:
-                with contextlib.suppress(OSError):
-                    path = sock.getsockname()
-                    if isinstance(path, str) and path and not self.config.bind.fd:
-                        os.unlink(path)
+        """Unix socket files this server created are removed when it stops."""
+        for path in self.unix_paths:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
