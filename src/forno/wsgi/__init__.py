@@ -1,0 +1,1 @@
+"""The WSGI interface (PEP 3333): environ, ``wsgi.input``, ``start_response``, threads."""
