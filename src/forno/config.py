@@ -70,7 +70,9 @@ class AppSettings:
     """What to serve."""
 
     app: str | None = setting(
-        None, "Import string `module:attribute` of the app; empty serves the built-in demo app."
+        None,
+        "Import string `module:attribute` of the app; empty serves the built-in demo app.",
+        flag="MODULE:APP",
     )
     factory: bool = setting(False, "Treat the app attribute as a factory that returns the app.")
     app_dir: Path | None = setting(None, "Directory put first on sys.path before importing.")
@@ -497,6 +499,8 @@ def describe(value: Any) -> str:
         return ", ".join(describe(v) for v in value) or "(none)"
     if value is None:
         return "(unset)"
+    if value == "":
+        return '""'
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -521,6 +525,8 @@ def settings_reference() -> str:
             if info.group != group_name:
                 continue
             flag = info.flag if info.kind is not bool else f"{info.flag}/--no-{info.flag[2:]}"
+            if not flag.startswith("--"):
+                flag += " (argument)"
             lines.append(
                 f"| `{info.name}` | `{flag}` | `{info.env}` | `{describe(info.default)}` "
                 f"| {info.help} |"
