@@ -491,7 +491,11 @@ def ensure_wrk() -> str:
     if shutil.which("apt-get") is None:
         raise SystemExit("wrk is missing and apt-get is not available: install wrk")
     log("wrk is missing: installing it with apt-get ...")
-    run_checked(["apt-get", "install", "-y", "-q", "wrk"], 900, "apt-get install wrk")
+    install = ["apt-get", "install", "-y", "-q", "wrk"]
+    if subprocess.run(install, check=False, timeout=900).returncode != 0:
+        # A fresh machine may have no package lists yet.
+        run_checked(["apt-get", "update", "-q"], 900, "apt-get update")
+        run_checked(install, 900, "apt-get install wrk")
     found = shutil.which("wrk")
     if not found:
         raise SystemExit("wrk is still missing after apt-get install")
