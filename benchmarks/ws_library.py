@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.protocol import OPEN, Protocol, Side
 from wsproto.connection import Connection, ConnectionType
 from wsproto.events import BytesMessage, TextMessage
@@ -40,9 +40,10 @@ def run_websockets(wire: bytes, chunk: int) -> int:
     echoed = 0
     for start in range(0, len(wire), chunk):
         server.receive_data(wire[start : start + chunk])
-        for frame in server.events_received():
+        for event in server.events_received():
+            frame = cast(Frame, event)
             if frame.opcode is Opcode.TEXT:
-                text = frame.data.decode()  # an app gets str
+                text = bytes(frame.data).decode()  # an app gets str
                 server.send_text(text.encode())
             elif frame.opcode is Opcode.BINARY:
                 server.send_binary(bytes(frame.data))

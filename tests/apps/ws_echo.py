@@ -24,7 +24,9 @@ async def echo(scope: Scope, receive: Receive, send: Send) -> None:
     message = await receive()
     assert message["type"] == "websocket.connect"
     subprotocols = scope["subprotocols"]
-    await send({"type": "websocket.accept", "subprotocol": subprotocols[0] if subprotocols else None})
+    await send(
+        {"type": "websocket.accept", "subprotocol": subprotocols[0] if subprotocols else None}
+    )
     while True:
         message = await receive()
         if message["type"] == "websocket.disconnect":
@@ -97,7 +99,7 @@ async def slow_reader(scope: Scope, receive: Receive, send: Send) -> None:
         while sent < 2000:
             await send({"type": "websocket.send", "bytes": payload})
             sent += 1
-            if sent % 50 == 0:
+            if sent % 10 == 0:
                 report(f"sent {sent}")
     except OSError:
         report(f"slow send raised after {sent}")
