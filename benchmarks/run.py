@@ -466,8 +466,13 @@ def ensure_bench_venv(base_python: str) -> Path:
     if stamp.exists() and stamp.read_text() == fingerprint and python.exists():
         return python
     log(f"Setting up {BENCH_VENV} (peers and forno, editable) ...")
-    if not python.exists():
-        run_checked([base_python, "-m", "venv", str(BENCH_VENV)], 300, "creating the venv")
+    previous: dict[str, object] = {}
+    with contextlib.suppress(OSError, ValueError):
+        previous = json.loads(stamp.read_text())
+    if not python.exists() or previous.get("python", base_python) != base_python:
+        # A new venv, or a different interpreter: start from an empty one.
+        argv = [base_python, "-m", "venv", "--clear", str(BENCH_VENV)]
+        run_checked(argv, 300, "creating the venv")
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     run_checked([*pip, "--upgrade", "pip"], 600, "upgrading pip")
     run_checked([*pip, *PEER_REQUIREMENTS], 1800, "installing the peer servers")
