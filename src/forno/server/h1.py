@@ -46,6 +46,7 @@ CONTINUE_100 = b"HTTP/1.1 100 Continue\r\n\r\n"
 _METHOD_PEEK = 32
 
 _IDLE, _HEAD, _BODY = 0, 1, 2
+_SHUTDOWN_IDLE_GRACE = 1.0  # seconds an idle connection stays open during shutdown
 
 
 class _PendingRequest:
@@ -723,9 +724,13 @@ class H1Connection(asyncio.Protocol):
             self.close()
 
     def shutdown(self) -> None:
-        """Graceful shutdown: close when idle, else after the current response."""
+        """Graceful shutdown: close when idle (after a short grace), else after the response."""
         if not self.queue and self.parse_state == _IDLE:
-            self.close()
+            # Closing an idle keep-alive connection at once races with a request the client may
+            # already have sent: it would see the connection drop without an answer. A request
+            # arriving within the grace is answered with Connection: close (the server is
+            # shutting down); otherwise check_deadline closes the connection.
+            self.deadline = min(self.deadline, self.state.now + _SHUTDOWN_IDLE_GRACE)
             return
         for pending in self.queue:
             pending.head.keep_alive = False
