@@ -43,12 +43,25 @@ TIMEOUT = float(os.environ.get("CORPUS_TIMEOUT", "5"))
 APPS = {"asgi": "corpus_asgi:app", "wsgi": "corpus_wsgi:app"}
 
 
+# Valid requests forno refuses because its parser (llhttp, in strict mode) does; the RFC
+# expectation stays in the case, the deviation is listed in docs/http.md. strict=True makes a
+# fix show up as a failure, so this list cannot go stale.
+KNOWN_DEVIATIONS = {
+    "valid_te_chunked_tab_ows": "llhttp does not take 'chunked<TAB>' as chunked; forno answers 400",
+    "valid_chunked_extension_bws": "llhttp refuses whitespace around ';' in chunk extensions (400)",
+    "valid_version_1_2": "llhttp knows only HTTP/1.0 and 1.1 here; forno answers 505",
+}
+
+
 def _params() -> Iterator[object]:
     for case in CASES:
+        marks = []
+        if case.name in KNOWN_DEVIATIONS:
+            marks.append(pytest.mark.xfail(reason=KNOWN_DEVIATIONS[case.name], strict=True))
         for mode in MODES:
             if mode == "bytes" and len(case.data) > BYTE_SPLIT_LIMIT:
                 continue
-            yield pytest.param(case, mode, id=f"{case.name}-{mode}")
+            yield pytest.param(case, mode, id=f"{case.name}-{mode}", marks=marks)
 
 
 @dataclass

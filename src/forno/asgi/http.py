@@ -37,6 +37,7 @@ class ASGIHTTPCycle:
         "disconnected",
         "eof",
         "head",
+        "loop",
         "paused",
         "receive_waiter",
         "request_done",
@@ -53,8 +54,10 @@ class ASGIHTTPCycle:
         channel: HTTPChannel,
         state: dict[str, Any] | None,
         buffer_limit: int,
+        loop: asyncio.AbstractEventLoop,
     ) -> None:
         self.app = app
+        self.loop = loop
         self.head = head
         self.channel = channel
         self.state = state
@@ -74,7 +77,7 @@ class ASGIHTTPCycle:
     # ---- driven by the connection --------------------------------------------------------------
 
     def run(self) -> None:
-        self.task = asyncio.get_running_loop().create_task(self.run_app())
+        self.task = self.loop.create_task(self.run_app())
 
     def on_body(self, data: bytes) -> None:
         if self.response_state == _COMPLETE:
@@ -190,7 +193,7 @@ class ASGIHTTPCycle:
                 self.channel.want_body()
             waiter = self.receive_waiter
             if waiter is None:
-                waiter = self.receive_waiter = asyncio.get_running_loop().create_future()
+                waiter = self.receive_waiter = self.loop.create_future()
             await waiter
 
     async def send(self, message: Message) -> None:
@@ -262,11 +265,14 @@ class ASGIHTTPCycle:
 
 
 def asgi_cycle_factory(
-    app: ASGIApp, state: dict[str, Any] | None, buffer_limit: int
+    app: ASGIApp,
+    state: dict[str, Any] | None,
+    buffer_limit: int,
+    loop: asyncio.AbstractEventLoop,
 ) -> Callable[[RequestHead, HTTPChannel], ASGIHTTPCycle]:
     """The connection's hook for creating one ``ASGIHTTPCycle`` per request."""
 
     def factory(head: RequestHead, channel: HTTPChannel) -> ASGIHTTPCycle:
-        return ASGIHTTPCycle(app, head, channel, state, buffer_limit)
+        return ASGIHTTPCycle(app, head, channel, state, buffer_limit, loop)
 
     return factory

@@ -9,7 +9,7 @@ connections serve ASGI and WSGI apps through the same two small interfaces.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from forno.typing import Headers
@@ -31,7 +31,7 @@ class RequestHead:
     keep_alive: bool = True
     expect_continue: bool = False
     has_body: bool = False
-    extensions: dict[str, Any] = field(default_factory=dict)
+    upgrade: bytes | None = None
 
 
 class HTTPChannel(Protocol):

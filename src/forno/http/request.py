@@ -27,20 +27,25 @@ FRAMING_HEADERS = frozenset({HOST, CONTENT_LENGTH, TRANSFER_ENCODING, CONNECTION
 SUPPORTED_VERSIONS = frozenset({"1.0", "1.1"})
 
 
-@dataclass(slots=True)
 class FramingHeaders:
-    """The framing-relevant header values of one request, collected while parsing."""
+    """The framing-relevant header values of one request, collected while parsing.
 
-    hosts: list[bytes]
-    transfer_encoding: list[bytes]
-    connection: list[bytes]
-    expect: list[bytes]
-    upgrade: list[bytes]
-    content_length: bytes | None = None
+    Lists are created only for the fields a request actually carries: most carry just Host.
+    """
+
+    __slots__ = ("connection", "content_length", "expect", "hosts", "transfer_encoding", "upgrade")
+
+    def __init__(self) -> None:
+        self.hosts: list[bytes] = []
+        self.transfer_encoding: list[bytes] | None = None
+        self.connection: list[bytes] | None = None
+        self.expect: list[bytes] | None = None
+        self.upgrade: list[bytes] | None = None
+        self.content_length: bytes | None = None
 
     @classmethod
     def empty(cls) -> FramingHeaders:
-        return cls([], [], [], [], [])
+        return cls()
 
     def add(self, name: bytes, value: bytes) -> None:
         """Record a header whose lower-cased name is in FRAMING_HEADERS."""
@@ -49,13 +54,13 @@ class FramingHeaders:
         elif name == CONTENT_LENGTH:
             self.content_length = value
         elif name == TRANSFER_ENCODING:
-            self.transfer_encoding.extend(comma_tokens(value))
+            self.transfer_encoding = (self.transfer_encoding or []) + comma_tokens(value)
         elif name == CONNECTION:
-            self.connection.extend(comma_tokens(value))
+            self.connection = (self.connection or []) + comma_tokens(value)
         elif name == EXPECT:
-            self.expect.append(value.strip(b" \t").lower())
+            self.expect = [*(self.expect or []), value.strip(b" \t").lower()]
         else:
-            self.upgrade.append(value)
+            self.upgrade = [*(self.upgrade or []), value]
 
 
 @dataclass(slots=True, frozen=True)
@@ -69,24 +74,39 @@ class RequestFraming:
     upgrade: bytes | None
 
 
+_PLAIN_11 = RequestFraming(True, False, None, False, None)
+
+
 def check_framing(http_version: str, fields: FramingHeaders) -> RequestFraming:
     """Apply RFC 9112 §6 and RFC 9110 §7.2 to a head llhttp accepted."""
+    hosts = fields.hosts
+    if (
+        http_version == "1.1"
+        and len(hosts) == 1
+        and fields.content_length is None
+        and fields.transfer_encoding is None
+        and fields.connection is None
+        and fields.expect is None
+        and fields.upgrade is None
+        and is_valid_host(hosts[0])
+    ):
+        return _PLAIN_11  # the common case, decided without allocating
     if http_version not in SUPPORTED_VERSIONS:
         raise ProtocolError(f"unsupported HTTP version {http_version}", 505)
     http11 = http_version == "1.1"
-    if http11 and len(fields.hosts) != 1:
+    if http11 and len(hosts) != 1:
         raise ProtocolError("HTTP/1.1 request needs exactly one Host header")
-    if len(fields.hosts) > 1:
+    if len(hosts) > 1:
         raise ProtocolError("more than one Host header")
-    if fields.hosts and not is_valid_host(fields.hosts[0]):
+    if hosts and not is_valid_host(hosts[0]):
         raise ProtocolError("invalid Host header")
     chunked = False
-    if fields.transfer_encoding:
+    codings = fields.transfer_encoding
+    if codings is not None:
         if not http11:
             # RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
             raise ProtocolError("Transfer-Encoding in an HTTP/1.0 request")
-        codings = fields.transfer_encoding
-        if codings[-1] != b"chunked" and b"chunked" in codings:
+        if not codings or (codings[-1] != b"chunked" and b"chunked" in codings):
             raise ProtocolError("chunked is not the final transfer coding")
         if any(coding != b"chunked" for coding in codings):
             raise ProtocolError("transfer coding not implemented", 501)
@@ -94,29 +114,30 @@ def check_framing(http_version: str, fields: FramingHeaders) -> RequestFraming:
             raise ProtocolError("chunked applied more than once")
         chunked = True
     content_length = int(fields.content_length) if fields.content_length is not None else None
+    connection = fields.connection or ()
     if http11:
-        keep_alive = b"close" not in fields.connection
+        keep_alive = b"close" not in connection
     else:
-        keep_alive = b"keep-alive" in fields.connection and b"close" not in fields.connection
+        keep_alive = b"keep-alive" in connection and b"close" not in connection
     expect_continue = False
-    if fields.expect:
+    if fields.expect is not None:
         if fields.expect != [b"100-continue"]:
             raise ProtocolError("unsupported expectation", 417)
         expect_continue = http11
     upgrade = None
-    if fields.upgrade and b"upgrade" in fields.connection:
+    if fields.upgrade and b"upgrade" in connection:
         upgrade = fields.upgrade[0].strip(b" \t").lower()
     return RequestFraming(keep_alive, chunked, content_length, expect_continue, upgrade)
 
 
-_HOST_CHARS = frozenset(
+_HOST_CHARS = (
     b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:[]%"
 )
 
 
 def is_valid_host(value: bytes) -> bool:
-    """uri-host [":" port]; empty is allowed (RFC 9112 §3.2). A cheap character-level check."""
-    return all(byte in _HOST_CHARS for byte in value)
+    """uri-host [":" port]; empty is allowed (RFC 9112 §3.2). A character-level check."""
+    return not value.translate(None, _HOST_CHARS)
 
 
 @dataclass(slots=True, frozen=True)

@@ -27,6 +27,7 @@ from forno.errors import ProtocolError
 from forno.http.channel import RequestCycle, RequestHead
 from forno.http.request import (
     FRAMING_HEADERS,
+    TRANSFER_ENCODING,
     FramingHeaders,
     check_framing,
     is_method_token,
@@ -200,7 +201,9 @@ class H1Connection(asyncio.Protocol):
         except httptools.HttpParserInvalidMethodError:
             self.on_invalid_method()
         except httptools.HttpParserError as exc:
-            self.reject(ProtocolError(f"malformed request: {exc}", 400))
+            # A version llhttp does not know (HTTP/1.2, HTTP/3.0) is well-formed but unsupported.
+            status = 505 if str(exc) == "Invalid HTTP version" else 400
+            self.reject(ProtocolError(f"malformed request: {exc}", status))
         else:
             # httptools holds a header value until it is complete: a head that is still
             # incomplete after more bytes than the limit allows is refused here, so the held
@@ -231,10 +234,14 @@ class H1Connection(asyncio.Protocol):
         if len(self.headers) >= self.limits.max_header_count:
             raise ProtocolError("too many request headers", 431)
         name = name.lower()
-        value = value.strip(b" \t")
-        self.headers.append((name, value))
+        stripped = value.strip(b" \t")
+        self.headers.append((name, stripped))
         if name in FRAMING_HEADERS:
-            self.framing.add(name, value)
+            if name == TRANSFER_ENCODING and b"\t" in value:
+                # llhttp does not take "chunked<TAB>" as chunked; were forno to read it as
+                # chunked the two would disagree on the framing, so it is refused outright.
+                raise ProtocolError("tab in Transfer-Encoding")
+            self.framing.add(name, stripped)
 
     def on_headers_complete(self) -> None:
         parser = self.parser
@@ -268,9 +275,8 @@ class H1Connection(asyncio.Protocol):
             keep_alive=keep_alive,
             expect_continue=framing.expect_continue and has_body,
             has_body=has_body,
+            upgrade=framing.upgrade,
         )
-        if framing.upgrade is not None:
-            head.extensions["upgrade"] = framing.upgrade
         cycle = self.state.cycle_factory(head, self)
         state = self.state
         pending = _PendingRequest(head, cycle, state.loop.time() if state.access_log else 0.0)

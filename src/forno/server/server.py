@@ -68,7 +68,7 @@ class Server:
         state = (
             self.lifespan.state if self.lifespan is not None and self.lifespan.supported else None
         )
-        return asgi_cycle_factory(self.loaded.asgi, state, config.http.body_buffer_size)
+        return asgi_cycle_factory(self.loaded.asgi, state, config.http.body_buffer_size, loop)
 
     # ---- running ------------------------------------------------------------------------------
 
