@@ -130,9 +130,7 @@ def check_framing(http_version: str, fields: FramingHeaders) -> RequestFraming:
     return RequestFraming(keep_alive, chunked, content_length, expect_continue, upgrade)
 
 
-_HOST_CHARS = (
-    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:[]%"
-)
+_HOST_CHARS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:[]%"
 
 
 def is_valid_host(value: bytes) -> bool:
