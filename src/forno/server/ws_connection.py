@@ -30,6 +30,7 @@ from forno.errors import ClientDisconnected
 from forno.http.channel import RequestHead
 from forno.http.response import build_head, chunk, error_response
 from forno.http.websocket import Handshake, accept_response
+from forno.server.access import log_access
 from forno.typing import ASGIApp, Headers
 
 if TYPE_CHECKING:
@@ -261,6 +262,7 @@ class WebSocketConnection(asyncio.Protocol):
         if transport is None:
             return
         transport.write(response)
+        self.log_handshake(101)
         if self.pending:
             data = bytes(self.pending)
             self.pending.clear()
@@ -287,12 +289,16 @@ class WebSocketConnection(asyncio.Protocol):
         codec.send_close(code, reason)
         self.flush()
         self.close_deadline = self.state.now + self.options.close_timeout
+        # The client's answer must be read even if the app has stopped reading (bounded by the
+        # closing deadline).
+        self.resume_for("queue")
 
     def reject(self, status: int) -> None:
         transport = self.transport
         if transport is not None and self.codec is None and self.response is None:
             message = _REASONS.get(status, "Error")
             transport.write(error_response(status, message, date_line=self.state.date_line))
+            self.log_handshake(status)
             self.close_transport()
 
     def respond(self, status: int, headers: Headers) -> None:
@@ -314,6 +320,7 @@ class WebSocketConnection(asyncio.Protocol):
             )
             self.response = None
             self.response_chunked = head.chunked
+            self.log_handshake(status)
             if transport is not None:
                 transport.write(head.data)
         if transport is None:
@@ -348,6 +355,12 @@ class WebSocketConnection(asyncio.Protocol):
             self.unregister()
         elif state.shutting_down:
             state.check_drained()
+
+    def log_handshake(self, status: int) -> None:
+        if self.state.access_log:
+            head = self.head
+            target = head.raw_path + (b"?" + head.query if head.query else b"")
+            log_access(head.client, head.method, target, head.http_version, status, 0, 0.0)
 
     # ---- flow control and lifecycle -------------------------------------------------------------
 
@@ -389,7 +402,10 @@ class WebSocketConnection(asyncio.Protocol):
         if codec is None or codec.state is not OPEN or options.ping_interval <= 0:
             return
         if self.ping_payload is not None:
-            if options.ping_timeout > 0 and now >= self.ping_deadline:
+            if self.paused_by:
+                # The pong cannot be read while reading is paused: wait for the app first.
+                self.ping_deadline = now + options.ping_timeout
+            elif options.ping_timeout > 0 and now >= self.ping_deadline:
                 logger.debug("WebSocket keep-alive ping timeout for %s", self.head.client)
                 self.abnormal = True
                 codec.fail(1011, "keepalive ping timeout")
