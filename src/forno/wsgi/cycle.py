@@ -115,7 +115,8 @@ class WSGICycle:
 
     def on_response_complete(self) -> None:
         self.stop_output()
-        self.input.abort()
+        if self.input.abort():
+            self.channel.resume_reading()
 
     def on_eof(self) -> None:
         return None
@@ -153,7 +154,12 @@ class WSGICycle:
         self.post(self.channel.want_body)
 
     def body_drained(self) -> None:
-        self.post(self.channel.resume_reading)
+        self.post(self.resume_body)
+
+    def resume_body(self) -> None:
+        # Decided on the loop: a pause that came after the app drained the buffer stands.
+        if not self.input.paused:
+            self.channel.resume_reading()
 
     def start_head(self, head: Head, body: bytes, more: bool) -> bool:
         try:

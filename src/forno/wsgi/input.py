@@ -74,16 +74,24 @@ class InputStream:
             self._ended = True
             self._cond.notify()
 
-    def abort(self) -> None:
-        """The body will never complete (the client went away)."""
+    def abort(self) -> bool:
+        """The body will never be read (the client went away, or the response is complete).
+
+        True if reading was paused for this stream: the loop must resume it."""
         with self._cond:
             if not self._ended:
                 self._broken = True
             self._cond.notify()
+            paused, self._paused = self._paused, False
+            return paused
 
     @property
     def buffered(self) -> int:
         return len(self._buffer)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
 
     @property
     def complete(self) -> bool:
@@ -138,9 +146,11 @@ class InputStream:
                 else:
                     data = bytes(buffer[:size])
                     del buffer[:size]
+                resume = self._release_pause()
+            if resume:
+                self._on_drained()
             return data
         out = bytearray()
-        resume = False
         with self._cond:
             while True:
                 if buffer:
@@ -179,9 +189,14 @@ class InputStream:
                         self._cond.acquire()
                     continue
                 self._cond.wait()
-            if self._paused and len(buffer) <= self._limit // 2:
-                self._paused = False
-                resume = True
+            resume = self._release_pause()
         if resume:
             self._on_drained()
         return bytes(out)
+
+    def _release_pause(self) -> bool:
+        """With the lock held: True if the loop should read again (the buffer is half empty)."""
+        if self._paused and len(self._buffer) <= self._limit // 2:
+            self._paused = False
+            return True
+        return False

@@ -169,3 +169,21 @@ def test_feed_after_end_is_ignored() -> None:
     stream.feed(b"b")
     stream.abort()  # after the end: not broken
     assert stream.read() == b"a"
+
+
+def test_body_that_ends_while_paused_resumes_when_read() -> None:
+    # The last bytes and the end can arrive in one socket read that also fills the buffer.
+    stream, hooks = make(limit=10)
+    assert stream.feed(b"x" * 30) is True
+    stream.end()
+    assert stream.read() == b"x" * 30
+    assert hooks.drained == 1
+
+
+def test_abort_reports_a_pause_to_release() -> None:
+    stream, _ = make(limit=10)
+    assert stream.feed(b"x" * 30) is True
+    assert stream.paused
+    assert stream.abort() is True
+    assert not stream.paused
+    assert stream.abort() is False
