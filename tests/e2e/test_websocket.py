@@ -13,6 +13,7 @@ from websockets.sync.client import connect
 
 from tests.e2e.ws_client import (
     client_codec,
+    close_code,
     frames_from_server,
     handshake_request,
     open_raw,
@@ -258,3 +259,28 @@ def test_graceful_shutdown_closes_with_1012() -> None:
         assert info.value.rcvd.code == CloseCode.SERVICE_RESTART
         assert running.process.wait(10) == 0
         assert "ws-event: disconnect /shutdown 1012" in running.log()
+
+
+def test_protocol_error_closes_1002_and_reaches_the_app_once(server: RunningServer) -> None:
+    sock = open_raw(server.port, "/protocol-error")
+    try:
+        sock.sendall(b"\x81\x02hi")  # an unmasked client frame: a protocol error
+        frames = frames_from_server(read_all(sock))
+    finally:
+        sock.close()
+    closes = [frame for frame in frames if frame.opcode is Opcode.CLOSE]  # type: ignore[attr-defined]
+    assert len(closes) == 1
+    assert close_code(closes[0].data) == CloseCode.PROTOCOL_ERROR  # type: ignore[attr-defined]
+    log = server.wait_for_log("ws-event: disconnect /protocol-error 1002")
+    assert log.count("disconnect /protocol-error") == 1
+
+
+def test_ws_off_answers_upgrades_as_http() -> None:
+    with (
+        serve(APP, "--no-ws") as running,
+        socket.create_connection(("127.0.0.1", running.port), timeout=10) as sock,
+    ):
+        sock.sendall(handshake_request("/echo"))
+        data = read_all(sock)
+    assert data.startswith(b"HTTP/1.1 200 "), data
+    assert data.endswith(b"plain http")
