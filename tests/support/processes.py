@@ -82,14 +82,20 @@ class Supervised:
         return ready & self.children()
 
     def wait_workers(
-        self, count: int, *, exclude: frozenset[int] | set[int] = frozenset(), timeout: float = 20.0
+        self,
+        count: int,
+        *,
+        exclude: frozenset[int] | set[int] = frozenset(),
+        others: int = 0,
+        timeout: float = 20.0,
     ) -> set[int]:
-        """Wait until exactly ``count`` ready workers run, none of them in ``exclude``."""
+        """Wait until exactly ``count`` ready workers run, none of them in ``exclude``, and no
+        other child process but ``others`` (the --reload file watcher)."""
 
         def check() -> set[int] | None:
             ready = self.ready_pids()
             children = self.children()
-            if len(ready) == count and not ready & exclude and len(children - ready) == 0:
+            if len(ready) == count and not ready & exclude and len(children - ready) == others:
                 return ready
             return None
 
@@ -205,27 +211,41 @@ class Started:
         return found
 
 
+# Exec'd in the child: moves the socket to fd 3 and names its own PID, which forno keeps.
+SYSTEMD_WRAPPER = """
+import os, sys
+fd = int(sys.argv[1])
+os.dup2(fd, 3)
+os.close(fd)
+os.environ["LISTEN_FDS"] = "1"
+os.environ["LISTEN_PID"] = str(os.getpid())
+os.execv(sys.executable, [sys.executable, "-m", "forno", *sys.argv[2:]])
+"""
+
+
 @contextlib.contextmanager
 def start_forno(
     args: Sequence[str],
     *,
-    pass_fds: Sequence[int] = (),
+    systemd_socket: socket.socket | None = None,
     env: dict[str, str] | None = None,
-    shell_prefix: str | None = None,
     cwd: Path = REPO_ROOT,
 ) -> Iterator[Started]:
-    """Run ``python -m forno ARGS`` (through ``sh -c 'PREFIX exec ...'`` if ``shell_prefix``)."""
+    """Run ``python -m forno ARGS``; with ``systemd_socket``, as systemd socket activation would
+    (the socket at fd 3, ``LISTEN_FDS=1``, ``LISTEN_PID`` = the server's own PID)."""
     command = [sys.executable, "-m", "forno", *args]
-    if shell_prefix is not None:
-        quoted = " ".join(_shell_quote(part) for part in command)
-        command = ["/bin/sh", "-c", f"{shell_prefix} exec {quoted}"]
+    pass_fds: tuple[int, ...] = ()
+    if systemd_socket is not None:
+        fd = systemd_socket.fileno()
+        command = [sys.executable, "-c", SYSTEMD_WRAPPER, str(fd), *args]
+        pass_fds = (fd,)
     log_file = tempfile.NamedTemporaryFile(prefix="forno-sup-", suffix=".log", delete=False)  # noqa: SIM115
     child_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     process = subprocess.Popen(
         command,
         stdout=log_file,
         stderr=subprocess.STDOUT,
-        pass_fds=tuple(pass_fds),
+        pass_fds=pass_fds,
         env=child_env,
         cwd=cwd,
     )
@@ -246,10 +266,6 @@ def start_forno(
         kill_all(tracked)
         log_file.close()
         os.unlink(log_file.name)
-
-
-def _shell_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
 def free_listener(host: str = "127.0.0.1") -> socket.socket:

@@ -39,6 +39,7 @@ STOP_MARGIN = 5.0  # beyond the graceful timeout, for lifespan shutdown, before 
 MAX_KILL_GRACE = 3.0  # SIGTERM -> SIGKILL for a worker whose heartbeat went silent
 MAX_BOOT_FAILURES = 5  # consecutive failed boots while others serve, before giving up
 MEMORY_CHECK_SECONDS = 1.0
+MAX_WATCHER_RESTARTS = 3
 
 
 class Arbiter:
@@ -59,6 +60,7 @@ class Arbiter:
         self.spawn_after = 0.0  # back-off after a failed boot
         self.wait_for_change = False  # --reload: the code is broken until the next change
         self.next_memory_check = 0.0
+        self.watcher_failures = 0
         self.tick = beat_interval(config.workers.worker_timeout)
         self.random = random.Random()  # noqa: S311 - spreading restarts, not secrets
 
@@ -249,18 +251,21 @@ class Arbiter:
         logger.info("worker %d: started", pid)
         return worker
 
-    def prepare_child(self) -> None:
+    def forget_supervisor(self) -> None:
         """First thing in a forked child: none of the supervisor's handlers, pipes or maps."""
         reset_in_child(self.signals)
         signal.pthread_sigmask(signal.SIG_SETMASK, set())
         self.channel.close_read_end()
-        if self.reloader is not None:
-            self.reloader.close_in_child()
         for worker in self.workers.values():
             worker.heartbeat.close()
 
+    def prepare_child(self) -> None:
+        self.forget_supervisor()
+        if self.reloader is not None:
+            self.reloader.close_in_child()
+
     def prepare_watcher(self) -> None:
-        self.prepare_child()
+        self.forget_supervisor()
         self.listeners.release()
 
     def send(self, worker: WorkerProcess, signum: signal.Signals) -> None:
@@ -295,8 +300,12 @@ class Arbiter:
             if self.reloader is not None and pid == self.reloader.pid:
                 _, how = describe_status(status)
                 if not self.stopping:
-                    logger.error("reload: the file watcher exited (%s); restarting it", how)
-                    self.reloader.start(self.prepare_watcher)
+                    self.watcher_failures += 1
+                    if self.watcher_failures > MAX_WATCHER_RESTARTS:
+                        logger.error("reload: the file watcher exited (%s); reload is off", how)
+                    else:
+                        logger.error("reload: the file watcher exited (%s); restarting it", how)
+                        self.reloader.start(self.prepare_watcher)
                 continue
             worker = self.workers.pop(pid, None)
             if worker is not None:

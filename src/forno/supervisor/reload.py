@@ -122,7 +122,8 @@ class Reloader:
             code = 0
             try:
                 prepare_child()
-                os.close(self.read_fd)
+                with contextlib.suppress(OSError):
+                    os.close(self.read_fd)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 watch_forever(self.config, self._write_fd, parent)
             except BaseException:

@@ -69,17 +69,9 @@ def _name(sock: socket.socket) -> str:
     return f"{address[0]}:{address[1]}"
 
 
-def _unix_paths(sockets: list[socket.socket], config: Config) -> list[str]:
-    """Unix socket paths the supervisor created (not inherited), to remove at exit."""
-    if config.bind.fd:
-        return []
-    paths = []
-    for sock in sockets:
-        if sock.family == socket.AF_UNIX:
-            name = sock.getsockname()
-            if isinstance(name, str) and name:
-                paths.append(name)
-    return paths
+def _unix_paths(config: Config) -> list[str]:
+    """Unix socket files the supervisor creates (configured, not inherited), removed at exit."""
+    return [a.path for a in configured_addresses(config) if a.kind == "unix"]
 
 
 def _placeholder(address: Address) -> tuple[socket.socket, Address]:
@@ -103,14 +95,13 @@ def _placeholder(address: Address) -> tuple[socket.socket, Address]:
 
 def prepare_listeners(config: Config) -> Listeners:
     """Bind what the workers will serve. Must run before the first worker is forked."""
-    if not config.bind.reuse_port or not hasattr(socket, "SO_REUSEPORT"):
-        shared = open_listeners(config)
-        return Listeners(shared=shared, unix_paths=_unix_paths(shared, config))
     inherited = systemd_sockets()
     if inherited:
         for sock in inherited:
             sock.setblocking(False)
         return Listeners(shared=inherited)
+    if not config.bind.reuse_port or not hasattr(socket, "SO_REUSEPORT"):
+        return Listeners(shared=open_listeners(config), unix_paths=_unix_paths(config))
     listeners = Listeners()
     try:
         for address in configured_addresses(config):
@@ -125,5 +116,5 @@ def prepare_listeners(config: Config) -> Listeners:
     except BaseException:
         listeners.close()
         raise
-    listeners.unix_paths = _unix_paths(listeners.shared, config)
+    listeners.unix_paths = _unix_paths(config)
     return listeners
