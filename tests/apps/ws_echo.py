@@ -56,6 +56,16 @@ async def deny(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "websocket.http.response.body", "body": b"away"})
 
 
+async def deny_invalid(scope: Scope, receive: Receive, send: Send) -> None:
+    await receive()
+    start = {"type": "websocket.http.response.start", "status": 401, "headers": [(b"b d", b"x")]}
+    await send(start)
+    try:
+        await send({"type": "websocket.http.response.body", "body": b"never sent"})
+    except RuntimeError as exc:
+        report(f"deny-invalid raised {type(exc).__name__}")
+
+
 async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
     await receive()
     await send({"type": "websocket.close"})
@@ -117,6 +127,7 @@ async def ignore_messages(scope: Scope, receive: Receive, send: Send) -> None:
 
 ROUTES = {
     "/deny": deny,
+    "/deny-invalid": deny_invalid,
     "/refuse": refuse,
     "/send-after-close": send_after_close,
     "/scope": scope_info,

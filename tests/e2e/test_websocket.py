@@ -98,11 +98,15 @@ def test_denial_response(server: RunningServer) -> None:
     assert response.body == b"go away"
 
 
-@pytest.mark.parametrize(("path", "status"), [("/refuse", 403), ("/crash", 500)])
+@pytest.mark.parametrize(
+    ("path", "status"), [("/refuse", 403), ("/crash", 500), ("/deny-invalid", 500)]
+)
 def test_refused_before_accept(server: RunningServer, path: str, status: int) -> None:
     with pytest.raises(InvalidStatus) as info:
         connect(url(server, path), open_timeout=10)
     assert info.value.response.status_code == status
+    if path == "/deny-invalid":
+        server.wait_for_log("ws-event: deny-invalid raised ASGIProtocolError")
 
 
 @pytest.mark.parametrize(

@@ -97,6 +97,7 @@ class WebSocketConnection(asyncio.Protocol):
         self.drain_waiter: asyncio.Future[None] | None = None
         self.response: tuple[int, Headers] | None = None
         self.response_chunked = False
+        self.response_sent = False
         # Fragmented message being received.
         self.text_parts: list[str] | None = None
         self.binary_parts: list[bytes] | None = None
@@ -295,7 +296,11 @@ class WebSocketConnection(asyncio.Protocol):
 
     def reject(self, status: int) -> None:
         transport = self.transport
-        if transport is not None and self.codec is None and self.response is None:
+        if transport is None or self.codec is not None:
+            return
+        if self.response_sent:
+            transport.abort()  # a denial response broke off: the client must not trust it
+        else:
             message = _REASONS.get(status, "Error")
             transport.write(error_response(status, message, date_line=self.state.date_line))
             self.log_handshake(status)
@@ -308,6 +313,7 @@ class WebSocketConnection(asyncio.Protocol):
         transport = self.transport
         if self.response is not None:
             status, headers = self.response
+            self.response = None  # (an invalid head is answered 500 by ``reject``)
             head = build_head(
                 status,
                 headers,
@@ -318,8 +324,8 @@ class WebSocketConnection(asyncio.Protocol):
                 date_line=self.state.date_line,
                 server_line=self.state.server_line,
             )
-            self.response = None
             self.response_chunked = head.chunked
+            self.response_sent = True
             self.log_handshake(status)
             if transport is not None:
                 transport.write(head.data)
