@@ -53,13 +53,14 @@ _SHUTDOWN_IDLE_GRACE = 1.0  # seconds an idle connection stays open during shutd
 class _PendingRequest:
     """A request parsed (or being parsed) whose cycle has not finished yet."""
 
-    __slots__ = ("cycle", "head", "start_time", "started")
+    __slots__ = ("body_done", "cycle", "head", "start_time", "started")
 
     def __init__(self, head: RequestHead, cycle: RequestCycle, start_time: float) -> None:
         self.head = head
         self.cycle = cycle
         self.started = False
         self.start_time = start_time
+        self.body_done = False
 
 
 class H1Connection(asyncio.Protocol):
@@ -198,9 +199,13 @@ class H1Connection(asyncio.Protocol):
             else:  # pragma: no cover - a bug in forno itself
                 logger.exception("internal error while parsing a request", exc_info=cause)
                 self.reject(ProtocolError("internal error", 500))
-        except httptools.HttpParserInvalidMethodError:
-            self.on_invalid_method()
         except httptools.HttpParserError as exc:
+            if self.stop_reading_input and not self.method_probe:
+                # Input after a request that ends the connection is ignored, not answered.
+                return
+            if isinstance(exc, httptools.HttpParserInvalidMethodError):
+                self.on_invalid_method()
+                return
             # A version llhttp does not know (HTTP/1.2, HTTP/3.0) is well-formed but unsupported.
             status = 505 if str(exc) == "Invalid HTTP version" else 400
             self.reject(ProtocolError(f"malformed request: {exc}", status))
@@ -244,6 +249,8 @@ class H1Connection(asyncio.Protocol):
             self.framing.add(name, stripped)
 
     def on_headers_complete(self) -> None:
+        if self.closed:
+            return  # an app answered eagerly and closed the connection during this feed
         parser = self.parser
         method_bytes = parser.get_method()
         http_version = parser.get_http_version()
@@ -280,6 +287,7 @@ class H1Connection(asyncio.Protocol):
         cycle = self.state.cycle_factory(head, self)
         state = self.state
         pending = _PendingRequest(head, cycle, state.loop.time() if state.access_log else 0.0)
+        pending.body_done = not has_body
         self.parsing = pending
         self.parse_state = _BODY
         self.head_bytes_seen = 0
@@ -303,6 +311,7 @@ class H1Connection(asyncio.Protocol):
         self.peek = b""
         self.head_bytes_seen = 0
         if pending is not None:
+            pending.body_done = True
             pending.cycle.on_body_end()
             if not pending.head.keep_alive:
                 # Nothing after a request that ends the connection is read (RFC 9112 §9.6).
@@ -359,6 +368,7 @@ class H1Connection(asyncio.Protocol):
         self.stop_reading_input = True
         self.parse_state = _IDLE
         self.parsing = None
+        pending.body_done = True
         pending.cycle.on_body_end()
         if len(self.queue) == 1:
             self.start_next()
@@ -562,7 +572,7 @@ class H1Connection(asyncio.Protocol):
         pending.cycle.on_response_complete()
         if state.on_request_done is not None:
             state.on_request_done()
-        if not self.response_keep_alive or not pending.head.keep_alive or pending is self.parsing:
+        if not self.response_keep_alive or not pending.head.keep_alive or not pending.body_done:
             # (A body still arriving for an answered request is not worth reading: close.)
             self.close()
             return
