@@ -18,26 +18,26 @@ import os
 import random
 import selectors
 import signal
-import sys
 import time
 
 from forno.config import Config
+from forno.supervisor.boot import judge_boot_failure
 from forno.supervisor.channel import Notice, NoticeChannel
-from forno.supervisor.exitcodes import BOOT_EXIT_CODES, EXIT_APP_LOAD, EXIT_BOOT, EXIT_ERROR
+from forno.supervisor.health import heavy_workers, silent_workers
 from forno.supervisor.heartbeat import Heartbeat, beat_interval
 from forno.supervisor.pidfile import PidFile
+from forno.supervisor.pool import plan
 from forno.supervisor.process import State, WorkerProcess
-from forno.supervisor.procinfo import can_read_rss, describe_status, rss_mib
+from forno.supervisor.procinfo import can_read_rss, describe_status, reap_child
 from forno.supervisor.reload import Reloader
-from forno.supervisor.signals import SignalQueue, reset_in_child, signals_blocked
+from forno.supervisor.signals import SignalQueue, reset_in_child
 from forno.supervisor.sockets import Listeners, prepare_listeners
-from forno.supervisor.worker import WorkerContext, serve_in_worker
+from forno.supervisor.worker import WorkerContext, fork_worker
 
 logger = logging.getLogger("forno.supervisor")
 
 STOP_MARGIN = 5.0  # beyond the graceful timeout, for lifespan shutdown, before SIGKILL
 MAX_KILL_GRACE = 3.0  # SIGTERM -> SIGKILL for a worker whose heartbeat went silent
-MAX_BOOT_FAILURES = 5  # consecutive failed boots while others serve, before giving up
 MEMORY_CHECK_SECONDS = 1.0
 MAX_WATCHER_RESTARTS = 3
 
@@ -133,30 +133,12 @@ class Arbiter:
                 os.kill(worker.pid, signal.SIGKILL)
         if self.reloader is not None:
             self.reloader.stop()
-            self.wait_child(self.reloader.pid)
+            reap_child(self.reloader.pid)
         self.listeners.close()
         self.signals.uninstall()
         self.signals.close()
         self.channel.close()
         self.pidfile.remove(self.pid)
-
-    def wait_child(self, pid: int, timeout: float = 5.0) -> None:
-        """Reap one child we have just signalled (bounded; SIGKILL if it lingers)."""
-        if pid <= 0:
-            return
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if done:
-                return
-            if time.monotonic() > deadline:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                deadline = time.monotonic() + timeout
-            time.sleep(0.01)
 
     # ---- signals ----------------------------------------------------------------------------
 
@@ -231,21 +213,7 @@ class Arbiter:
         context = WorkerContext(
             self.config, self.listeners, heartbeat, self.channel, self.pid, max_requests
         )
-        with signals_blocked():
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - the child never returns from here
-                code = EXIT_ERROR
-                try:
-                    self.prepare_child()
-                    code = serve_in_worker(context)
-                except BaseException:
-                    logger.exception("worker %d: crashed", os.getpid())
-                finally:
-                    logging.shutdown()
-                    with contextlib.suppress(Exception):
-                        sys.stdout.flush()
-                        sys.stderr.flush()
-                    os._exit(code)
+        pid = fork_worker(context, self.prepare_child)
         worker = WorkerProcess(pid, heartbeat, self.generation)
         self.workers[pid] = worker
         logger.info("worker %d: started", pid)
@@ -331,32 +299,31 @@ class Arbiter:
 
     def on_boot_failure(self, worker: WorkerProcess, code: int, how: str) -> None:
         self.boot_failures += 1
-        if code == EXIT_APP_LOAD:
-            reason = "the app could not be loaded"
-        elif code == EXIT_BOOT:
-            reason = "the app failed to start"
-        else:
-            reason = f"a worker failed to boot ({how})"
-        serving = any(w.state is State.READY for w in self.workers.values())
-        if self.reloader is not None:
-            logger.error("worker %d: %s; waiting for a file change to retry", worker.pid, reason)
+        verdict = judge_boot_failure(
+            code,
+            how,
+            failures=self.boot_failures,
+            serving=any(w.state is State.READY for w in self.workers.values()),
+            reloading=self.reloader is not None,
+        )
+        if verdict.halt_code is not None:
+            self.halt(verdict.halt_code, f"worker {worker.pid}: {verdict.reason}")
+            return
+        self.abandon_replacements()
+        if verdict.wait_for_change:
+            logger.error(
+                "worker %d: %s; waiting for a file change to retry", worker.pid, verdict.reason
+            )
             self.wait_for_change = True
-            self.abandon_replacements()
             return
-        if (code in BOOT_EXIT_CODES and not serving) or self.boot_failures >= MAX_BOOT_FAILURES:
-            exit_code = code if code in BOOT_EXIT_CODES else EXIT_BOOT
-            self.halt(exit_code, f"worker {worker.pid}: {reason}")
-            return
-        delay = min(30.0, 0.5 * 2**self.boot_failures)
         logger.error(
             "worker %d: %s (%d in a row); keeping the running workers, retrying in %.1fs",
             worker.pid,
-            reason,
+            verdict.reason,
             self.boot_failures,
-            delay,
+            verdict.retry_in,
         )
-        self.abandon_replacements()
-        self.spawn_after = time.monotonic() + delay
+        self.spawn_after = time.monotonic() + verdict.retry_in
 
     def abandon_replacements(self) -> None:
         """The new code does not boot: the running workers keep serving the code they have."""
@@ -386,23 +353,18 @@ class Arbiter:
 
     def check_heartbeats(self) -> None:
         timeout = self.config.workers.worker_timeout
-        for worker in self.workers.values():
-            if worker.state is State.STOPPING:
-                continue
-            silent = worker.heartbeat.age()
-            if silent > timeout:
-                logger.error(
-                    "worker %d: no heartbeat for %.1fs (worker-timeout %gs): killing it",
-                    worker.pid,
-                    silent,
-                    timeout,
-                )
-                worker.timed_out = True
-                worker.state = State.STOPPING
-                worker.kill_at = time.monotonic() + min(
-                    MAX_KILL_GRACE, self.config.http.graceful_timeout
-                )
-                self.send(worker, signal.SIGTERM)
+        grace = min(MAX_KILL_GRACE, self.config.http.graceful_timeout)
+        for worker, silent in silent_workers(self.workers.values(), timeout):
+            logger.error(
+                "worker %d: no heartbeat for %.1fs (worker-timeout %gs): killing it",
+                worker.pid,
+                silent,
+                timeout,
+            )
+            worker.timed_out = True
+            worker.state = State.STOPPING
+            worker.kill_at = time.monotonic() + grace
+            self.send(worker, signal.SIGTERM)
 
     def check_memory(self) -> None:
         limit = self.config.workers.max_worker_memory
@@ -410,18 +372,14 @@ class Arbiter:
         if not limit or now < self.next_memory_check:
             return
         self.next_memory_check = now + MEMORY_CHECK_SECONDS
-        for worker in self.workers.values():
-            if worker.state is not State.READY or worker.recycle is not None:
-                continue
-            rss = rss_mib(worker.pid)
-            if rss is not None and rss > limit:
-                logger.warning(
-                    "worker %d: RSS %.0f MiB is over max-worker-memory (%d MiB): recycling it",
-                    worker.pid,
-                    rss,
-                    limit,
-                )
-                worker.recycle = "max-worker-memory exceeded"
+        for worker, rss in heavy_workers(self.workers.values(), limit):
+            logger.warning(
+                "worker %d: RSS %.0f MiB is over max-worker-memory (%d MiB): recycling it",
+                worker.pid,
+                rss,
+                limit,
+            )
+            worker.recycle = "max-worker-memory exceeded"
 
     # ---- the pool ---------------------------------------------------------------------------
 
@@ -429,28 +387,14 @@ class Arbiter:
         """Move the pool one step towards ``target`` workers of the current generation."""
         if self.stopping:
             return
-        live = [w for w in self.workers.values() if w.state is not State.STOPPING]
-        # A worker and its booting replacement fill one slot together.
-        slots = [w for w in live if w.replaced_by is None]
         may_spawn = not self.wait_for_change and time.monotonic() >= self.spawn_after
-        if len(slots) < self.target:
-            if may_spawn:
-                for _ in range(self.target - len(slots)):
-                    self.spawn()
-            return
-        if len(slots) > self.target:
-            extra = sorted(
-                (w for w in slots if w.replaces is None),
-                key=lambda w: (not w.outdated(self.generation), w.started),
-            )
-            for worker in extra[: len(slots) - self.target]:
-                self.stop_worker(worker, "fewer workers wanted")
-            return
-        if not may_spawn or any(w.replaces is not None for w in live):
-            return  # one replacement at a time
-        outdated = [w for w in slots if w.state is State.READY and w.outdated(self.generation)]
-        if outdated:
-            old = min(outdated, key=lambda w: w.started)
+        step = plan(self.workers.values(), self.target, self.generation, may_spawn=may_spawn)
+        for _ in range(step.spawn):
+            self.spawn()
+        for worker in step.stop:
+            self.stop_worker(worker, "fewer workers wanted")
+        old = step.replace
+        if old is not None:
             new = self.spawn()
             new.replaces, old.replaced_by = old, new
             why = old.recycle or "restart"
@@ -462,4 +406,4 @@ def run_supervisor(config: Config) -> int:
     return Arbiter(config).run()
 
 
-__all__ = ["EXIT_APP_LOAD", "EXIT_BOOT", "Arbiter", "run_supervisor"]
+__all__ = ["Arbiter", "run_supervisor"]

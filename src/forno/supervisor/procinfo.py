@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -32,3 +33,24 @@ def rss_mib(pid: int) -> float | None:
 
 def can_read_rss() -> bool:
     return rss_mib(os.getpid()) is not None
+
+
+def reap_child(pid: int, timeout: float = 5.0) -> None:
+    """Wait for a child we have just signalled (bounded; SIGKILL if it lingers)."""
+    if pid <= 0:
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done:
+            return
+        if time.monotonic() > deadline:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                return
+            deadline = time.monotonic() + timeout
+        time.sleep(0.01)

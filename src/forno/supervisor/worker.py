@@ -10,10 +10,12 @@ cannot start serving, so that the supervisor can tell a broken deploy from a cra
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,6 +26,7 @@ from forno.server.worker import run_server
 from forno.supervisor.channel import Notice, NoticeChannel
 from forno.supervisor.exitcodes import EXIT_APP_LOAD, EXIT_BOOT, EXIT_ERROR, EXIT_OK
 from forno.supervisor.heartbeat import Heartbeat, beat_interval
+from forno.supervisor.signals import signals_blocked
 from forno.supervisor.sockets import Listeners
 
 if TYPE_CHECKING:
@@ -127,3 +130,24 @@ def serve_in_worker(context: WorkerContext) -> int:
         logger.exception("worker %d: unexpected error", pid)
         return EXIT_ERROR
     return EXIT_OK
+
+
+def fork_worker(context: WorkerContext, prepare_child: Callable[[], None]) -> int:
+    """Fork a worker; returns its PID. The child runs ``prepare_child``, then serves, then
+    leaves with ``os._exit``: it never returns into the supervisor's code."""
+    with signals_blocked():
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child never returns from here
+            code = EXIT_ERROR
+            try:
+                prepare_child()
+                code = serve_in_worker(context)
+            except BaseException:
+                logger.exception("worker %d: crashed", os.getpid())
+            finally:
+                logging.shutdown()
+                with contextlib.suppress(Exception):
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                os._exit(code)
+    return pid
