@@ -239,11 +239,21 @@ class WSGICycle:
             logger.error("sendfile failed for %s", self.describe(), exc_info=exc)
             outcome = _FAIL
         finally:
+            # close() may run framework code (Django's request_finished): not on the loop.
             try:
-                wrapper.close()
-            except Exception as exc:
-                logger.error("closing the file of %s failed", self.describe(), exc_info=exc)
+                self.rt.pool.submit(lambda: self.close_file(wrapper, outcome))
+            except RuntimeError:  # the pool is shut down
+                self.close_file(wrapper, outcome, on_loop=True)
+
+    def close_file(self, wrapper: FileWrapper, outcome: int, on_loop: bool = False) -> None:
+        try:
+            wrapper.close()
+        except Exception as exc:
+            logger.error("close() failed in WSGI app for %s", self.describe(), exc_info=exc)
+        if on_loop:
             self.finish(None, b"", outcome)
+        else:
+            self.post(self.finish, None, b"", outcome)
 
     # ---- the app's thread -----------------------------------------------------------------------
 
