@@ -40,6 +40,7 @@ class ASGIHTTPCycle:
         "loop",
         "paused",
         "receive_waiter",
+        "reported",
         "request_done",
         "response_state",
         "start_message",
@@ -69,6 +70,8 @@ class ASGIHTTPCycle:
         self.eof = False
         self.paused = False
         self.receive_waiter: asyncio.Future[None] | None = None
+        # The error ``send`` already logged (and answered with a 500) before raising it.
+        self.reported: BaseException | None = None
         self.request_done = False
         self.response_state = _START
         self.start_message: Message | None = None
@@ -134,6 +137,8 @@ class ASGIHTTPCycle:
         except BaseException as exc:
             if isinstance(exc, ClientDisconnected) and self.disconnected:
                 logger.debug("client went away during %s %s", head.method, scope["path"])
+            elif exc is self.reported:
+                pass  # logged once already, where it was raised
             else:
                 logger.error(
                     "exception in ASGI app for %s %s", head.method, scope["path"], exc_info=exc
@@ -150,6 +155,7 @@ class ASGIHTTPCycle:
                 )
                 self.fail()
         finally:
+            self.reported = None  # no cycle through its traceback
             self.channel.cycle_done(self)
 
     def fail(self) -> None:
@@ -228,12 +234,14 @@ class ASGIHTTPCycle:
                 self.response_state = _COMPLETE
                 logger.error("invalid response from ASGI app: %s", exc)
                 self.channel.send_error(500, "Internal Server Error")
-                raise ASGIProtocolError(str(exc)) from None
+                self.reported = ASGIProtocolError(str(exc))
+                raise self.reported from None
             except TypeError as exc:
                 self.response_state = _COMPLETE
                 logger.error("invalid response headers from ASGI app: %s", exc)
                 self.channel.send_error(500, "Internal Server Error")
-                raise ASGIProtocolError(f"invalid headers: {exc}") from None
+                self.reported = ASGIProtocolError(f"invalid headers: {exc}")
+                raise self.reported from None
             if more:
                 self.response_state = _STREAMING
                 waiter = self.channel.drain()
