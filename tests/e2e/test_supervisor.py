@@ -116,3 +116,12 @@ def test_pid_file_names_the_supervisor_and_is_removed(tmp_path: Path) -> None:
         sup.server.signal(signal.SIGINT)
         assert sup.wait_exit(30) == 0
     assert not pid_file.exists()
+
+
+def test_workers_shut_down_when_the_supervisor_is_killed() -> None:
+    with supervised("sup_app:app", "--workers", "2", check_exit=False) as sup:
+        workers = sup.wait_workers(2)
+        sup.server.process.kill()
+        sup.server.process.wait(10)
+        wait_until(lambda: not any(alive(pid) for pid in workers), 20, "orphaned workers to exit")
+        assert "the supervisor is gone, shutting down" in sup.server.log()
