@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import trustme
 
 from tests.support.raw import connect
 from tests.support.server import RunningServer, serve
@@ -249,3 +252,26 @@ def test_streamed_upload_length(client: httpx.Client) -> None:
 
     assert client.post("/length", content=chunks()).json() == {"length": size}
     assert client.post("/length", content=b"v" * size).json() == {"length": size}
+
+
+def test_file_wrapper_under_tls_falls_back_to_reading(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.cert_chain_pems[0].write_to_path(str(cert_path))
+    cert.private_key_pem.write_to_path(str(key_path))
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    with serve(
+        "wsgi_behaviour:app", "--ssl-certfile", str(cert_path), "--ssl-keyfile", str(key_path)
+    ) as running:
+        url = f"https://127.0.0.1:{running.port}"
+        with httpx.Client(base_url=url, verify=context, timeout=10) as tls_client:
+            response = tls_client.get("/sendfile", params={"size": 1_000_000})
+            assert response.content == FILE_DATA_1M
+            environ = tls_client.get("/environ").json()
+            assert environ["wsgi.url_scheme"] == "https"
+            assert environ["SERVER_PORT"] == str(running.port)
+            file_record = tls_client.get("/record", params={"key": "file"}).json()
+    assert file_record["closed"] is True
+    assert file_record["reads"] > 1  # read in blocks: no sendfile under TLS
