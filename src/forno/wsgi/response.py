@@ -71,7 +71,7 @@ class ResponseStart:
         self.head_sent = False
 
     def __call__(
-        self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None, /
+        self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
     ) -> WriteCallable:
         if exc_info is not None:
             try:

@@ -99,3 +99,13 @@ def test_exc_info_reraises_after_headers_were_sent() -> None:
 def test_encode_without_start_response() -> None:
     with pytest.raises(InvalidResponse):
         ResponseStart(noop_write).encode()
+
+
+def test_exc_info_may_be_a_keyword() -> None:
+    start = ResponseStart(noop_write)
+    start("200 OK", [])
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        start("500 Internal Server Error", [], exc_info=sys.exc_info())  # type: ignore[arg-type]
+    assert start.encode() == (500, [])
