@@ -386,6 +386,8 @@ def test_hanging_app_is_closed_cleanly_at_graceful_shutdown(interface: str) -> N
         # recv would have raised ConnectionResetError).
         assert received == b"" or received.startswith(b"HTTP/1.1 5"), received
         assert 0.5 <= closed_after < 4
+        if interface == "asgi":
+            server.wait_for_log("fault: hang cancelled h")  # the app saw the cancellation
         try:
             code = server.process.wait(10)
         except subprocess.TimeoutExpired:
