@@ -50,28 +50,46 @@ class ResponseHead:
     keep_alive: bool
 
 
+# What a validated header line is to the framing code; anything else is passed through.
+_PLAIN, _LENGTH, _HOP, _CONNECTION, _DATE, _SERVER = 0, 1, 2, 3, 4, 5
+_KINDS = {
+    b"content-length": _LENGTH,
+    b"connection": _CONNECTION,
+    b"date": _DATE,
+    b"server": _SERVER,
+}
+
 # Validated (name, value) pairs: apps send the same few headers over and over, so a bounded
 # memo keeps validation off the hot path without weakening it.
-_checked: dict[tuple[bytes, bytes], bytes] = {}
+_checked: dict[tuple[bytes, bytes], tuple[bytes, int]] = {}
 _CHECKED_MAX = 4096
 
 
-def checked_header(name: bytes, value: bytes) -> bytes:
-    """The header line ``name: value\\r\\n`` with the name lower-cased; raise if invalid."""
+def check_header(name: bytes, value: bytes) -> tuple[bytes, int]:
+    """The header line ``name: value\r\n`` (name lower-cased) and its kind; raise if invalid."""
     key = (name, value)
-    line = _checked.get(key)
-    if line is not None:
-        return line
+    found = _checked.get(key)
+    if found is not None:
+        return found
     if type(name) is not bytes or type(value) is not bytes:
         raise InvalidResponse(f"header name and value must be bytes: {name!r}: {value!r}")
     if not is_token(name):
         raise InvalidResponse(f"invalid header name {name!r}")
     if not is_field_value(value):
         raise InvalidResponse(f"invalid characters in the value of header {name!r}")
-    line = name.lower() + b": " + value.strip(b" \t") + CRLF
-    if len(_checked) < _CHECKED_MAX:
-        _checked[key] = line
-    return line
+    lname = name.lower()
+    kind = _KINDS.get(lname, _HOP if lname in HOP_BY_HOP else _PLAIN)
+    found = (lname + b": " + value.strip(b" \t") + CRLF, kind)
+    if len(value) <= 256:
+        if len(_checked) >= _CHECKED_MAX:
+            _checked.clear()  # varying values (lengths, cookies) must not pin stale entries
+        _checked[key] = found
+    return found
+
+
+def checked_header(name: bytes, value: bytes) -> bytes:
+    """The header line ``name: value\r\n`` with the name lower-cased; raise if invalid."""
+    return check_header(name, value)[0]
 
 
 def build_head(
@@ -92,40 +110,39 @@ def build_head(
     Content-Length can be added); ``strict_hop_by_hop`` refuses hop-by-hop headers (WSGI) instead
     of honouring ``connection: close`` and dropping the rest (ASGI).
     """
-    if not is_valid_status(status):
-        raise InvalidResponse(f"invalid status {status!r}")
-    if status < 200:
+    if type(status) is not int or not 200 <= status <= 599:
+        if not is_valid_status(status):
+            raise InvalidResponse(f"invalid status {status!r}")
         raise InvalidResponse(f"status {status} is not a final response")
     parts = [status_line(status, http11)]
     content_length: int | None = None
-    has_date = has_server = False
     for name, value in headers:
-        line = checked_header(name, value)
-        lname = line[: len(name)]
-        if lname == b"content-length":
+        line, kind = _checked.get((name, value)) or check_header(name, value)
+        if kind == _PLAIN:
+            parts.append(line)
+        elif kind == _LENGTH:
             if content_length is not None or not value.strip().isdigit():
                 raise InvalidResponse(f"invalid or repeated content-length {value!r}")
             content_length = int(value)
-            continue
-        if lname in HOP_BY_HOP:
+        elif kind == _DATE:
+            date_line = None
+            parts.append(line)
+        elif kind == _SERVER:
+            server_line = None
+            parts.append(line)
+        else:
             if strict_hop_by_hop:
                 raise InvalidResponse(f"hop-by-hop header {name!r} is not allowed from the app")
-            if lname == b"connection" and b"close" in comma_tokens(value):
+            if kind == _CONNECTION and b"close" in comma_tokens(value):
                 keep_alive = False
-            continue
-        if lname == b"date":
-            has_date = True
-        elif lname == b"server":
-            has_server = True
-        parts.append(line)
-    if date_line is not None and not has_date:
+    if date_line is not None:
         parts.append(date_line)
-    if server_line is not None and not has_server:
+    if server_line is not None:
         parts.append(server_line)
 
-    body_allowed = not head_request and status not in {204, 304}
+    body_allowed = not head_request and status != 204 and status != 304  # noqa: PLR1714
     chunked = False
-    if status == 204 or (100 <= status < 200):
+    if status == 204:
         content_length = None
     elif content_length is not None:
         parts.append(b"content-length: %d\r\n" % content_length)

@@ -33,7 +33,7 @@ from forno.http.request import (
     is_method_token,
     split_target,
 )
-from forno.http.response import CHUNKED_END, build_head, chunk, error_response
+from forno.http.response import CHUNKED_END, build_head, error_response
 from forno.server.access import log_access, user_agent_of
 from forno.typing import Headers
 
@@ -47,6 +47,15 @@ CONTINUE_100 = b"HTTP/1.1 100 Continue\r\n\r\n"
 _METHOD_PEEK = 32
 
 _IDLE, _HEAD, _BODY = 0, 1, 2
+
+# Bodies up to this size are joined to the head (one small copy, one write); larger ones go out
+# with writelines so the body is never copied.
+_COPY_LIMIT = 16384
+
+_METHOD_NAMES = {
+    m.encode(): m
+    for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT")
+}
 _SHUTDOWN_IDLE_GRACE = 1.0  # seconds an idle connection stays open during shutdown
 
 
@@ -66,7 +75,13 @@ class _PendingRequest:
 class H1Connection(asyncio.Protocol):
     def __init__(self, state: ServerState, scheme: str = "http") -> None:
         self.state = state
-        self.limits = state.limits
+        limits = self.limits = state.limits
+        # Limits read on every request, copied to plain attributes.
+        self.max_header_size = limits.max_header_size
+        self.max_header_count = limits.max_header_count
+        self.max_body_size = limits.max_body_size
+        self.max_requests_per_connection = limits.max_requests_per_connection
+        self.root_path = state.config.app.root_path
         self.scheme = scheme
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
@@ -200,7 +215,7 @@ class H1Connection(asyncio.Protocol):
                 logger.exception("internal error while parsing a request", exc_info=cause)
                 self.reject(ProtocolError("internal error", 500))
         except httptools.HttpParserError as exc:
-            if self.stop_reading_input and not self.method_probe:
+            if self.input_stopped() and not self.method_probe:
                 # Input after a request that ends the connection is ignored, not answered.
                 return
             if isinstance(exc, httptools.HttpParserInvalidMethodError):
@@ -216,6 +231,10 @@ class H1Connection(asyncio.Protocol):
             if self.parse_state == _HEAD and self.head_bytes_seen > self.limits.max_header_size:
                 self.reject(ProtocolError("request head too large", 431))
 
+    def input_stopped(self) -> bool:
+        """Whether reading was stopped (callbacks may have changed it during a feed)."""
+        return self.stop_reading_input
+
     # ---- parser callbacks -------------------------------------------------------------------
 
     def on_message_begin(self) -> None:
@@ -229,18 +248,18 @@ class H1Connection(asyncio.Protocol):
     def on_url(self, url: bytes) -> None:
         self.url += url
         self.head_size += len(url)
-        if self.head_size > self.limits.max_header_size:
+        if self.head_size > self.max_header_size:
             raise ProtocolError("request line too long", 431)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.head_size += len(name) + len(value) + 4
-        if self.head_size > self.limits.max_header_size:
-            raise ProtocolError("request headers too large", 431)
-        if len(self.headers) >= self.limits.max_header_count:
-            raise ProtocolError("too many request headers", 431)
+        size = self.head_size + len(name) + len(value) + 4
+        self.head_size = size
+        headers = self.headers
+        if size > self.max_header_size or len(headers) >= self.max_header_count:
+            raise ProtocolError("request headers too large or too many", 431)
         name = name.lower()
         stripped = value.strip(b" \t")
-        self.headers.append((name, stripped))
+        headers.append((name, stripped))
         if name in FRAMING_HEADERS:
             if name == TRANSFER_ENCODING and b"\t" in value:
                 # llhttp does not take "chunked<TAB>" as chunked; were forno to read it as
@@ -255,50 +274,58 @@ class H1Connection(asyncio.Protocol):
         method_bytes = parser.get_method()
         http_version = parser.get_http_version()
         framing = check_framing(http_version, self.framing)
-        target = split_target(method_bytes, self.url)
-        limits = self.limits
+        url = self.url
+        if url[:1] == b"/" and b"#" not in url:
+            raw_path, _, query = url.partition(b"?")
+        else:
+            target = split_target(method_bytes, url)
+            raw_path, query = target.raw_path, target.query
+        content_length = framing.content_length
         if (
-            framing.content_length is not None
-            and limits.max_body_size
-            and framing.content_length > limits.max_body_size
+            content_length is not None
+            and self.max_body_size
+            and content_length > self.max_body_size
         ):
             raise ProtocolError("request body too large", 413)
-        keep_alive = framing.keep_alive and not self.state.shutting_down
-        if limits.max_requests_per_connection:
-            self.requests_served += 1
-            if self.requests_served >= limits.max_requests_per_connection:
-                keep_alive = False
-        has_body = framing.chunked or bool(framing.content_length)
-        head = RequestHead(
-            method=method_bytes.decode("ascii"),
-            http_version=http_version,
-            raw_path=target.raw_path,
-            query=target.query,
-            headers=self.headers,
-            scheme=self.scheme,
-            client=self.client,
-            server=self.server,
-            root_path=self.state.config.app.root_path,
-            keep_alive=keep_alive,
-            expect_continue=framing.expect_continue and has_body,
-            has_body=has_body,
-            upgrade=framing.upgrade,
-        )
-        cycle = self.state.cycle_factory(head, self)
         state = self.state
-        pending = _PendingRequest(head, cycle, state.loop.time() if state.access_log else 0.0)
+        keep_alive = framing.keep_alive and not state.shutting_down
+        if self.max_requests_per_connection:
+            self.requests_served += 1
+            if self.requests_served >= self.max_requests_per_connection:
+                keep_alive = False
+        has_body = framing.chunked or bool(content_length)
+        method = _METHOD_NAMES.get(method_bytes) or method_bytes.decode("ascii")
+        head = RequestHead(
+            method,
+            http_version,
+            raw_path,
+            query,
+            self.headers,
+            self.scheme,
+            self.client,
+            self.server,
+            self.root_path,
+            keep_alive,
+            framing.expect_continue and has_body,
+            has_body,
+            framing.upgrade,
+        )
+        pending = _PendingRequest(
+            head, state.cycle_factory(head, self), state.loop.time() if state.access_log else 0.0
+        )
         pending.body_done = not has_body
         self.parsing = pending
         self.parse_state = _BODY
         self.head_bytes_seen = 0
         self.peek = b""
-        self.queue.append(pending)
-        if len(self.queue) == 1 and framing.upgrade is None:
+        queue = self.queue
+        queue.append(pending)
+        if len(queue) == 1 and framing.upgrade is None:
             self.start_next()
 
     def on_body(self, body: bytes) -> None:
         self.body_size += len(body)
-        max_body = self.limits.max_body_size
+        max_body = self.max_body_size
         if max_body and self.body_size > max_body:
             raise ProtocolError("request body too large", 413)
         if self.parsing is not None:
@@ -512,44 +539,49 @@ class H1Connection(asyncio.Protocol):
     ) -> None:
         """Write ``prefix`` (a head, or nothing) and a body piece in one call, framed."""
         remaining = self.response_remaining
+        size = len(data)
         if remaining is not None:
-            if len(data) > remaining:
+            if size > remaining:
                 logger.error(
                     "app sent more body than its content-length (%d bytes over); closing",
-                    len(data) - remaining,
+                    size - remaining,
                 )
                 data = data[:remaining]
-                if prefix or data:
-                    transport.write(prefix + data)
-                self.response_bytes += len(data)
+                size = remaining
+                more = False
                 self.response_keep_alive = False
-                self.finish_response()
-                return
-            self.response_remaining = remaining - len(data)
-            if prefix:
-                transport.write(prefix + data if data else prefix)
-            elif data:
-                transport.write(data)
-            self.response_bytes += len(data)
+            self.response_remaining = remaining = remaining - size
+            if size <= _COPY_LIMIT:
+                transport.write(prefix + data if prefix else data)
+            else:
+                transport.writelines((prefix, data))
+            self.response_bytes += size
             if not more:
-                if self.response_remaining:
+                if remaining:
                     logger.error(
                         "app ended the body %d bytes short of its content-length; closing",
-                        self.response_remaining,
+                        remaining,
                     )
                     self.abort()
                     return
                 self.finish_response()
             return
         if self.response_chunked:
-            framed = chunk(data) if data else b""
-            if not more:
-                framed += CHUNKED_END
-            if prefix or framed:
-                transport.write(prefix + framed)
-        elif prefix or data:
-            transport.write(prefix + data)
-        self.response_bytes += len(data)
+            if size <= _COPY_LIMIT:
+                framed = b"%x\r\n%s\r\n" % (size, data) if size else b""
+                if not more:
+                    framed += CHUNKED_END
+                if prefix or framed:
+                    transport.write(prefix + framed)
+            else:
+                tail = b"\r\n" + CHUNKED_END if not more else b"\r\n"
+                transport.writelines((prefix, b"%x\r\n" % size, data, tail))
+        elif size <= _COPY_LIMIT:
+            if prefix or data:
+                transport.write(prefix + data)
+        else:
+            transport.writelines((prefix, data))
+        self.response_bytes += size
         if not more:
             self.finish_response()
 
