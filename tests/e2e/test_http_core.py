@@ -263,3 +263,17 @@ def test_root_path_prefixes_path() -> None:
         scope = httpx.get(server.url + "/scope").json()
     assert scope["root_path"] == "/api"
     assert scope["path"] == "/api/scope"
+
+
+def test_proxy_headers_only_from_trusted_peers() -> None:
+    headers = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    with serve("basic_asgi:app", "--proxy-headers") as server:
+        scope = httpx.get(server.url + "/scope", headers=headers).json()
+        assert scope["client"][0] == "203.0.113.7"
+        assert scope["scheme"] == "https"
+    with serve("basic_asgi:app", "--proxy-headers", "--forwarded-allow-ips", "10.9.9.9") as server:
+        scope = httpx.get(server.url + "/scope", headers=headers).json()
+        assert scope["client"][0] == "127.0.0.1"
+        assert scope["scheme"] == "http"
+    with serve("basic_asgi:app") as server:
+        assert httpx.get(server.url + "/scope", headers=headers).json()["scheme"] == "http"

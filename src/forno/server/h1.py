@@ -25,6 +25,7 @@ import httptools
 
 from forno.errors import ProtocolError
 from forno.http.channel import RequestCycle, RequestHead
+from forno.http.proxy import forwarded
 from forno.http.request import (
     FRAMING_HEADERS,
     TRANSFER_ENCODING,
@@ -88,6 +89,7 @@ class H1Connection(asyncio.Protocol):
         self.client: tuple[str, int] | None = None
         self.server: tuple[str, int | None] | None = None
         self.closed = False
+        self.trust_forwarded = False
         # The request being parsed.
         self.parse_state = _IDLE
         self.url = b""
@@ -136,6 +138,10 @@ class H1Connection(asyncio.Protocol):
             self.server = (str(sock[0]), int(sock[1]))
         elif isinstance(sock, str):
             self.server = (sock, None)
+        proxies = state.trusted_proxies
+        self.trust_forwarded = proxies is not None and (
+            (self.client[0] if self.client else None) in proxies
+        )
         high = self.limits.write_buffer_size
         transport.set_write_buffer_limits(high=high, low=high // 4)
         self.deadline = state.now + self.limits.header_timeout
@@ -295,14 +301,18 @@ class H1Connection(asyncio.Protocol):
                 keep_alive = False
         has_body = framing.chunked or bool(content_length)
         method = _METHOD_NAMES.get(method_bytes) or method_bytes.decode("ascii")
+        client, scheme = self.client, self.scheme
+        if self.trust_forwarded:
+            assert state.trusted_proxies is not None
+            client, scheme = forwarded(self.headers, client, scheme, state.trusted_proxies)
         head = RequestHead(
             method,
             http_version,
             raw_path,
             query,
             self.headers,
-            self.scheme,
-            self.client,
+            scheme,
+            client,
             self.server,
             self.root_path,
             keep_alive,

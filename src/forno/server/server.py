@@ -14,6 +14,7 @@ from forno.asgi.http import asgi_cycle_factory
 from forno.asgi.lifespan import Lifespan
 from forno.config import Config, Interface
 from forno.http.channel import CycleFactory
+from forno.http.proxy import TrustedProxies
 from forno.loader import LoadedApp
 from forno.server.h1 import H1Connection
 from forno.server.listeners import describe_socket, open_listeners
@@ -101,6 +102,8 @@ class Server:
             on_request_done=self.on_request_done,
         )
         state.server_line = b"server: forno\r\n" if config.http.server_header else None
+        if config.http.proxy_headers:
+            state.trusted_proxies = TrustedProxies(config.http.forwarded_allow_ips)
         self.state = state
         self.install_upgrades(state)
         state.tick()

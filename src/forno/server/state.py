@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from forno.config import Config
 from forno.http.dates import date_header_line
+from forno.http.proxy import TrustedProxies
 
 if TYPE_CHECKING:
     from forno.http.channel import CycleFactory, RequestCycle
@@ -81,6 +82,7 @@ class ServerState:
     server_line: bytes | None = None
     access_log: bool = True
     upgrade_handler: UpgradeHandler | None = None
+    trusted_proxies: TrustedProxies | None = None
     on_request_done: Callable[[], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     drained: asyncio.Event = field(default_factory=asyncio.Event)
