@@ -48,3 +48,7 @@ bench:
 ## make bench-smoke: every benchmark scenario for ~1 s against forno only, in the project venv
 bench-smoke: $(STAMP)
 	$(BIN)/python benchmarks/run.py --smoke
+
+## make autobahn [AUTOBAHN_ARGS="--quick"]: WebSocket conformance (Autobahn|Testsuite) against conformance/echo_app.py
+autobahn: $(STAMP)
+	$(BIN)/python conformance/autobahn.py $(AUTOBAHN_ARGS)
