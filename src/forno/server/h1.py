@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections import deque
 from typing import TYPE_CHECKING, Any, cast
 
@@ -35,7 +34,9 @@ from forno.http.request import (
     split_target,
 )
 from forno.http.response import CHUNKED_END, build_head, error_response
+from forno.http.status import reason_phrase
 from forno.server.access import log_access, user_agent_of
+from forno.server.sendfile import start_sendfile
 from forno.typing import Headers
 
 if TYPE_CHECKING:
@@ -425,7 +426,7 @@ class H1Connection(asyncio.Protocol):
             if broken.started:
                 broken.cycle.on_disconnect()
                 if error.status and not self.response_started_flag:
-                    self.send_error(error.status, _ERROR_TEXT.get(error.status, "Bad Request"))
+                    self.send_error(error.status, reason_phrase(error.status))
                 else:
                     self.abort()
                 return
@@ -443,7 +444,7 @@ class H1Connection(asyncio.Protocol):
             self.transport.write(
                 error_response(
                     error.status,
-                    _ERROR_TEXT.get(error.status, "Bad Request"),
+                    reason_phrase(error.status),
                     date_line=self.state.date_line,
                 )
             )
@@ -639,69 +640,14 @@ class H1Connection(asyncio.Protocol):
 
     def send_file(self, file: Any, offset: int, count: int) -> asyncio.Task[int] | None:
         """``os.sendfile`` body bytes straight to the socket (not under TLS, not chunked)."""
-        transport = self.transport
         if (
-            transport is None
-            or not self.response_started_flag
+            not self.response_started_flag
             or self.response_complete_flag
             or self.response_chunked
             or not self.response_body_allowed
-            or not hasattr(os, "sendfile")
-            or transport.get_extra_info("sslcontext") is not None
         ):
             return None
-        sock = transport.get_extra_info("socket")
-        try:
-            sock_fd = sock.fileno()
-            file_fd = file.fileno()
-        except (AttributeError, OSError, ValueError):
-            return None
-        if sock_fd < 0:
-            return None
-        if self.response_remaining is not None:
-            count = min(count, self.response_remaining)
-        return self.state.loop.create_task(
-            self.sendfile_to(transport, sock_fd, file_fd, offset, count)
-        )
-
-    async def sendfile_to(
-        self, transport: asyncio.Transport, sock_fd: int, file_fd: int, offset: int, count: int
-    ) -> int:
-        """Copy file bytes into the socket once the transport's own buffer is empty. Waits for
-        writability on a duplicate descriptor (the transport owns the original); a closed
-        connection wakes it through ``drain_waiter``."""
-        loop = self.state.loop
-        watch = os.dup(sock_fd)
-        sent = 0
-        try:
-            while sent < count:
-                if self.transport is not transport:
-                    raise ConnectionResetError("connection closed during sendfile")
-                if not transport.get_write_buffer_size():
-                    try:
-                        n = os.sendfile(sock_fd, file_fd, offset + sent, count - sent)
-                    except (BlockingIOError, InterruptedError):
-                        n = -1
-                    if n == 0:
-                        break  # the file is shorter than promised: write_body reports it
-                    if n > 0:
-                        sent += n
-                        self.response_bytes += n
-                        if self.response_remaining is not None:
-                            self.response_remaining -= n
-                        continue
-                waiter: asyncio.Future[None] = loop.create_future()
-                self.drain_waiter = waiter
-                loop.add_writer(watch, _wake, waiter)
-                try:
-                    await waiter
-                finally:
-                    loop.remove_writer(watch)
-                    if self.drain_waiter is waiter:
-                        self.drain_waiter = None
-        finally:
-            os.close(watch)
-        return sent
+        return start_sendfile(self, file, offset, count)
 
     def send_error(self, status: int, message: str) -> None:
         pending = self.queue[0] if self.queue else None
@@ -801,22 +747,3 @@ class H1Connection(asyncio.Protocol):
         if self.transport is not None and not self.closed:
             self.closed = True
             self.transport.close()
-
-
-def _wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
-
-
-_ERROR_TEXT = {
-    400: "Bad Request",
-    405: "Method Not Allowed",
-    408: "Request Timeout",
-    413: "Content Too Large",
-    417: "Expectation Failed",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-    501: "Not Implemented",
-    503: "Service Unavailable",
-    505: "HTTP Version Not Supported",
-}
