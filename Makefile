@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 APP ?=
 ARGS ?=
 
-.PHONY: run test check lint typecheck unit format bench bench-smoke autobahn clean
+.PHONY: run test check lint typecheck unit format bench bench-smoke autobahn autobahn-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/forno $(APP) $(ARGS)
 
-## make test: lint, type-check and the whole test suite
-test: check unit
+## make test: lint, type-check, the whole test suite, the benchmark smoke run and the quick
+## Autobahn WebSocket conformance run (everything CI runs)
+test: check unit bench-smoke autobahn-quick
 
 check: lint typecheck
 
@@ -52,3 +53,6 @@ bench-smoke: $(STAMP)
 ## make autobahn [AUTOBAHN_ARGS="--quick"]: WebSocket conformance (Autobahn|Testsuite) against conformance/echo_app.py
 autobahn: $(STAMP)
 	$(BIN)/python conformance/autobahn.py $(AUTOBAHN_ARGS)
+
+autobahn-quick: $(STAMP)
+	$(BIN)/python conformance/autobahn.py --quick

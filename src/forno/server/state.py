@@ -83,6 +83,9 @@ class ServerState:
     access_log: bool = True
     upgrade_handler: UpgradeHandler | None = None
     trusted_proxies: TrustedProxies | None = None
+    server_addresses: dict[tuple[str, int | None], tuple[str, int | None]] = field(
+        default_factory=dict
+    )
     on_request_done: Callable[[], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     drained: asyncio.Event = field(default_factory=asyncio.Event)
