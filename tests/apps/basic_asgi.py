@@ -111,6 +111,21 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             piece = block[: min(65536, size - sent)]
             sent += len(piece)
             await send({"type": "http.response.body", "body": piece, "more_body": sent < size})
+    elif path == "/firehose":
+        # Streams without ever waiting on anything but send: a client that resets must still
+        # make send raise, not let the app spin on a dead transport.
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        block = b"f" * 65536
+        sent = 0
+        try:
+            while sent < 16384:
+                await send({"type": "http.response.body", "body": block, "more_body": True})
+                sent += 1
+        except OSError:
+            print(f"firehose stopped by disconnect after {sent}", flush=True)
+            return
+        print("firehose finished", flush=True)
+        await send({"type": "http.response.body", "body": b""})
     elif path == "/sse":
         # Server-sent events: one event, then wait until the client goes away.
         await send(

@@ -117,3 +117,14 @@ def test_receive_returns_disconnect_after_response(basic_server: RunningServer) 
         for _ in range(3):
             sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
             assert read_responses(sock, 1).responses[0].body == b"hi"
+
+
+def test_reset_during_stream_makes_send_raise(basic_server: RunningServer) -> None:
+    sock = connect(basic_server.port)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    sock.sendall(b"GET /firehose HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    sock.close()
+    log = basic_server.wait_for_log("firehose stopped by disconnect after")
+    assert "firehose finished" not in log

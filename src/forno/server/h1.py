@@ -602,6 +602,12 @@ class H1Connection(asyncio.Protocol):
         transport = self.transport
         if transport is None or self.response_complete_flag:
             return
+        if transport.is_closing():
+            # A failed transport drops writes and only schedules connection_lost: tell the app
+            # now, or a sender that never has to wait would spin without ever yielding.
+            if self.queue:
+                self.queue[0].cycle.on_disconnect()
+            return
         if not self.response_body_allowed:
             if not more:
                 self.finish_response()

@@ -275,8 +275,15 @@ class WebSocketConnection(asyncio.Protocol):
 
     def send_message(self, data: str | bytes) -> None:
         codec = self.codec
-        if codec is None or codec.state is not OPEN or self.transport is None:
+        transport = self.transport
+        if codec is None or codec.state is not OPEN or transport is None:
             raise ClientDisconnected("the WebSocket connection is closing")
+        if transport.is_closing():
+            # The transport failed (peer reset) and drops what it is given; connection_lost is
+            # only scheduled, and an app that never has to wait would never let it run.
+            self.abnormal = True
+            self.session.on_disconnect(1006, "")
+            raise ClientDisconnected("the WebSocket connection is closed")
         if isinstance(data, str):
             codec.send_text(data.encode("utf-8"))
         else:
