@@ -13,11 +13,11 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from forno.server.h1 import H1Connection
+    from forno.server.h1_channel import H1Channel
 
 
 def start_sendfile(
-    connection: H1Connection, file: Any, offset: int, count: int
+    connection: H1Channel, file: Any, offset: int, count: int
 ) -> asyncio.Task[int] | None:
     """A task sending ``count`` bytes of ``file`` from ``offset``; None where it cannot be used
     (no socket, TLS, no ``os.sendfile``), so the caller sends the bytes itself."""
@@ -44,7 +44,7 @@ def start_sendfile(
 
 
 async def _sendfile(
-    connection: H1Connection,
+    connection: H1Channel,
     transport: asyncio.Transport,
     sock_fd: int,
     file_fd: int,
