@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import socket
 import ssl
 from pathlib import Path
@@ -158,3 +160,44 @@ def test_log_config_json_and_level(tmp_path: Path) -> None:
         httpx.get(server.url + "/fast")
         server.wait_for_log("CUSTOM forno.access 127.0.0.1")
         assert "forno ready" not in server.log()  # info is below the warning level
+
+
+def test_log_config_yaml_and_ini(tmp_path: Path) -> None:
+    yaml_config = tmp_path / "logging.yaml"
+    yaml_config.write_text(
+        "version: 1\n"
+        "disable_existing_loggers: false\n"
+        "formatters:\n  plain: {format: 'YAMLCFG %(name)s %(message)s'}\n"
+        "handlers:\n  out: {class: logging.StreamHandler, formatter: plain, stream: ext://sys.stdout}\n"
+        "loggers:\n  forno.access: {handlers: [out], level: INFO, propagate: false}\n"
+    )
+    with serve("basic_asgi:app", "--log-config", str(yaml_config)) as server:
+        httpx.get(server.url + "/fast")
+        server.wait_for_log("YAMLCFG forno.access")
+    ini_config = tmp_path / "logging.ini"
+    ini_config.write_text(
+        "[loggers]\nkeys=root,access\n\n"
+        "[handlers]\nkeys=out\n\n"
+        "[formatters]\nkeys=plain\n\n"
+        "[logger_root]\nlevel=WARNING\nhandlers=out\n\n"
+        "[logger_access]\nlevel=INFO\nhandlers=out\nqualname=forno.access\npropagate=0\n\n"
+        "[handler_out]\nclass=StreamHandler\nformatter=plain\nargs=(sys.stdout,)\n\n"
+        "[formatter_plain]\nformat=INICFG %(name)s %(message)s\n"
+    )
+    with serve("basic_asgi:app", "--log-config", str(ini_config)) as server:
+        httpx.get(server.url + "/fast")
+        server.wait_for_log("INICFG forno.access")
+
+
+def test_bad_log_config_is_a_config_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"version": 1, "handlers": {"x": {"class": "no.such.Handler"}}}')
+    result = subprocess.run(
+        [sys.executable, "-m", "forno", "--log-config", str(broken), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "log_config: cannot apply" in result.stderr

@@ -256,6 +256,11 @@ def test_path_is_percent_decoded_utf8(basic_server: RunningServer) -> None:
     scope = json.loads(result.responses[0].body)
     assert scope["path"] == "/scope"
     assert scope["query_string"] == "q=1"
+    # The target's authority replaces the Host header (RFC 9112 §3.2.2).
+    result = exchange(
+        basic_server.port, b"GET http://example.com/scope HTTP/1.1\r\nHost: other.test\r\n\r\n"
+    )
+    assert ["host", "example.com"] in json.loads(result.responses[0].body)["headers"]
 
 
 def test_root_path_prefixes_path() -> None:

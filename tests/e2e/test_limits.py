@@ -25,7 +25,7 @@ def test_header_size_limit_431() -> None:
         assert big.responses[0].status == 431
         assert big.closed
         long_line = exchange(server.port, b"GET /" + b"a" * 4000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert long_line.responses[0].status == 431
+        assert long_line.responses[0].status == 414
 
 
 def test_endless_header_is_cut_off_without_buffering_it() -> None:
@@ -169,3 +169,14 @@ def test_slow_body_reader_pauses_socket() -> None:
         assert sent < 32 * 1024 * 1024
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         sock.close()
+
+
+def test_header_limits_hold_for_pipelined_requests_in_one_read() -> None:
+    with serve("basic_asgi:app", "--max-header-size", "2048", "--max-header-count", "10") as server:
+        small = b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n"
+        big = b"GET /fast HTTP/1.1\r\nHost: x\r\nX-A: " + b"a" * 3000 + b"\r\n\r\n"
+        result = exchange(server.port, small + big, 2, wait_close=True)
+        assert [r.status for r in result.responses] == [200, 431]
+        many = b"GET /fast HTTP/1.1\r\nHost: x\r\n" + b"X-B: 1\r\n" * 12 + b"\r\n"
+        result = exchange(server.port, small + many, 2, wait_close=True)
+        assert [r.status for r in result.responses] == [200, 431]

@@ -23,7 +23,6 @@ from forno.typing import ASGIApp, Message
 logger = logging.getLogger("forno.error")
 
 _START, _STREAMING, _COMPLETE = 0, 1, 2
-_DISCONNECT: Message = {"type": "http.disconnect"}
 
 
 class ASGIHTTPCycle:
@@ -187,14 +186,14 @@ class ASGIHTTPCycle:
                     "more_body": not self.body_complete,
                 }
             if self.disconnected:
-                return _DISCONNECT
+                return {"type": "http.disconnect"}
             if self.body_complete:
                 if not self.request_done:
                     # The final (possibly empty) http.request is sent once; then only disconnect.
                     self.request_done = True
                     return {"type": "http.request", "body": b"", "more_body": False}
                 if self.eof or self.response_state == _COMPLETE:
-                    return _DISCONNECT
+                    return {"type": "http.disconnect"}
             else:
                 self.channel.want_body()
             waiter = self.receive_waiter

@@ -74,7 +74,8 @@ class RequestFraming:
     upgrade: bytes | None
 
 
-_PLAIN_11 = RequestFraming(True, False, None, False, None)
+# The framing of a keep-alive HTTP/1.1 request with one valid Host and no body.
+PLAIN_REQUEST = RequestFraming(True, False, None, False, None)
 
 
 def check_framing(http_version: str, fields: FramingHeaders) -> RequestFraming:
@@ -90,7 +91,7 @@ def check_framing(http_version: str, fields: FramingHeaders) -> RequestFraming:
         and fields.upgrade is None
         and is_valid_host(hosts[0])
     ):
-        return _PLAIN_11  # the common case, decided without allocating
+        return PLAIN_REQUEST  # the common case, decided without allocating
     if http_version not in SUPPORTED_VERSIONS:
         raise ProtocolError(f"unsupported HTTP version {http_version}", 505)
     http11 = http_version == "1.1"

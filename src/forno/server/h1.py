@@ -26,10 +26,13 @@ from forno.http.channel import RequestHead
 from forno.http.proxy import forwarded
 from forno.http.request import (
     FRAMING_HEADERS,
+    HOST,
+    PLAIN_REQUEST,
     TRANSFER_ENCODING,
     FramingHeaders,
     check_framing,
     is_method_token,
+    is_valid_host,
     split_target,
 )
 from forno.http.response import error_response
@@ -39,7 +42,6 @@ from forno.server.h1_channel import (
     _BODY,
     _HEAD,
     _IDLE,
-    _NO_FRAMING,
     H1Channel,
     PendingRequest,
 )
@@ -65,7 +67,8 @@ class H1Connection(H1Channel, asyncio.Protocol):
     __slots__ = (
         "body_size",
         "head_bytes_seen",
-        "head_size",
+        "host",
+        "host_count",
         "max_body_size",
         "max_header_count",
         "max_header_size",
@@ -101,8 +104,9 @@ class H1Connection(H1Channel, asyncio.Protocol):
         self.parse_state = _IDLE
         self.url = b""
         self.headers: Headers = []
-        self.framing = _NO_FRAMING
-        self.head_size = 0
+        self.framing = None
+        self.host = b""
+        self.host_count = 0
         self.head_bytes_seen = 0
         self.body_size = 0
         self.peek = b""
@@ -218,10 +222,13 @@ class H1Connection(H1Channel, asyncio.Protocol):
             if self.method_probe:
                 self.probe_method(data)
             return
-        if self.parse_state != _BODY:
-            if self.parse_state == _IDLE:
-                self.deadline = self.state.now + self.limits.header_timeout
-                self.parse_state = _HEAD
+        parse_state = self.parse_state
+        if parse_state == _IDLE:
+            self.deadline = self.state.now + self.limits.header_timeout
+            self.parse_state = _HEAD
+            self.peek = data  # the request's first bytes, kept to classify a refused method
+            self.head_bytes_seen = len(data)
+        elif parse_state == _HEAD:
             if len(self.peek) < _METHOD_PEEK:
                 self.peek += data[:_METHOD_PEEK]
             self.head_bytes_seen += len(data)
@@ -267,46 +274,80 @@ class H1Connection(H1Channel, asyncio.Protocol):
         self.parse_state = _HEAD
         self.url = b""
         self.headers = []
-        self.framing = FramingHeaders.empty()
-        self.head_size = 0
+        self.framing = None
+        self.host_count = 0
         self.body_size = 0
 
     def on_url(self, url: bytes) -> None:
-        self.url += url
-        self.head_size += len(url)
-        if self.head_size > self.max_header_size:
-            raise ProtocolError("request line too long", 431)
+        url = self.url = self.url + url
+        if len(url) > self.max_header_size:
+            raise ProtocolError("request target too long", 414)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        size = self.head_size + len(name) + len(value) + 4
-        self.head_size = size
-        headers = self.headers
-        if size > self.max_header_size or len(headers) >= self.max_header_count:
-            raise ProtocolError("request headers too large or too many", 431)
+        # Size and count are checked once the head is complete (and after every read while it
+        # is not), which keeps this per-field callback to the work that must be done per field.
         name = name.lower()
         stripped = value.strip(b" \t")
-        headers.append((name, stripped))
+        self.headers.append((name, stripped))
         if name in FRAMING_HEADERS:
+            if name == HOST:
+                self.host_count += 1
+                self.host = stripped
+                return
             if name == TRANSFER_ENCODING and b"\t" in value:
                 # llhttp does not take "chunked<TAB>" as chunked; were forno to read it as
                 # chunked the two would disagree on the framing, so it is refused outright.
                 raise ProtocolError("tab in Transfer-Encoding")
-            self.framing.add(name, stripped)
+            framing = self.framing
+            if framing is None:
+                framing = self.framing = FramingHeaders()
+            framing.add(name, stripped)
+
+    def check_head_size(self) -> None:
+        headers = self.headers
+        if len(headers) > self.max_header_count:
+            raise ProtocolError("too many request headers", 431)
+        seen = self.head_bytes_seen
+        # Bytes read for this head bound its size from above; only when they do not rule out
+        # an oversized head (or were counted for an earlier pipelined request) is it measured.
+        if seen == 0 or seen > self.max_header_size:
+            size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in headers)
+            if size > self.max_header_size:
+                raise ProtocolError("request headers too large", 431)
 
     def on_headers_complete(self) -> None:
         if self.closed:
             return  # an app answered eagerly and closed the connection during this feed
         parser = self.parser
         assert parser is not None
+        self.check_head_size()
         method_bytes = parser.get_method()
         http_version = parser.get_http_version()
-        framing = check_framing(http_version, self.framing)
+        fields = self.framing
+        if (
+            fields is None
+            and self.host_count == 1
+            and http_version == "1.1"
+            and is_valid_host(self.host)
+        ):
+            framing = PLAIN_REQUEST
+        else:
+            if fields is None:
+                fields = FramingHeaders()
+            fields.hosts = [self.host] * self.host_count
+            framing = check_framing(http_version, fields)
         url = self.url
         if url[:1] == b"/" and b"#" not in url:
             raw_path, _, query = url.partition(b"?")
         else:
             target = split_target(method_bytes, url)
             raw_path, query = target.raw_path, target.query
+            if target.authority is not None:
+                # RFC 9112 §3.2.2: with an absolute-form target, its authority is the host.
+                self.headers = [
+                    (name, target.authority if name == b"host" else value)
+                    for name, value in self.headers
+                ]
         content_length = framing.content_length
         if (
             content_length is not None
@@ -379,6 +420,10 @@ class H1Connection(H1Channel, asyncio.Protocol):
 
     def on_invalid_method(self) -> None:
         """llhttp refused the method: 501 for an unknown token (RFC 9110 §9.1), else 400."""
+        if not self.peek:
+            # A pipelined request that began mid-read: its first bytes were not kept.
+            self.reject(ProtocolError("invalid method", 400))
+            return
         self.stop_reading_input = True
         if self.transport is not None:
             self.transport.pause_reading()

@@ -31,7 +31,6 @@ CONTINUE_100 = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 _IDLE, _HEAD, _BODY = 0, 1, 2
 _NO_HEADERS: Headers = []  # never appended to: on_message_begin gives each request a new list
-_NO_FRAMING = FramingHeaders()  # likewise never added to
 
 # Bodies up to this size are joined to the head (one small copy, one write); larger ones go out
 # with writelines so the body is never copied.
@@ -101,7 +100,7 @@ class H1Channel:
     parser: httptools.HttpRequestParser | None
     headers: Headers
     url: bytes
-    framing: FramingHeaders
+    framing: FramingHeaders | None
     response_started_flag: bool
     response_complete_flag: bool
     response_chunked: bool
@@ -306,7 +305,7 @@ class H1Channel:
                 self.headers = _NO_HEADERS
                 self.url = b""
                 self.parser = None
-                self.framing = _NO_FRAMING
+                self.framing = None
 
     def drain(self) -> asyncio.Future[None] | None:
         if not self.write_paused or self.transport is None:
