@@ -13,13 +13,6 @@ from forno.logging import configure_logging
 from forno.server.server import Server
 from forno.server.worker import run_server
 
-# Exit codes shared by the CLI and the supervisor, so that a respawn loop can tell them apart.
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CONFIG = 2
-EXIT_APP_LOAD = 3
-EXIT_BOOT = 4
-
 
 def make_config(config: Config | None, settings: dict[str, Any]) -> Config:
     if config is not None:

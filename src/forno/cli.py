@@ -12,7 +12,15 @@ import click
 
 from forno import api
 from forno.config import GROUPS, SETTINGS, SettingInfo, describe, load_config
-from forno.errors import AppLoadError, ConfigError, LifespanStartupError
+from forno.errors import (
+    EXIT_APP_LOAD,
+    EXIT_BOOT,
+    EXIT_CONFIG,
+    EXIT_OK,
+    AppLoadError,
+    ConfigError,
+    LifespanStartupError,
+)
 
 _POSITIONAL = "app"
 
@@ -80,12 +88,12 @@ def _callback(**values: Any) -> None:
     try:
         config = load_config(flags, environ=os.environ, config_file=config_file)
     except ConfigError as exc:
-        _fail(str(exc), api.EXIT_CONFIG)
+        _fail(str(exc), EXIT_CONFIG)
         return
     try:
         api.run(config.app.app, config=config)
     except ConfigError as exc:
-        _fail(str(exc), api.EXIT_CONFIG)
+        _fail(str(exc), EXIT_CONFIG)
     except AppLoadError as exc:
         if config.log.traceback:
             traceback.print_exception(exc)
@@ -94,11 +102,11 @@ def _callback(**values: Any) -> None:
             if exc.__cause__ and not config.log.traceback
             else ""
         )
-        _fail(f"{exc}{cause}", api.EXIT_APP_LOAD)
+        _fail(f"{exc}{cause}", EXIT_APP_LOAD)
     except LifespanStartupError as exc:
-        _fail(str(exc), api.EXIT_BOOT)
+        _fail(str(exc), EXIT_BOOT)
     except KeyboardInterrupt:
-        sys.exit(api.EXIT_OK)
+        sys.exit(EXIT_OK)
 
 
 def build_command() -> click.Command:

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+# Exit codes of the forno command and its supervisor. Distinct codes for "the app cannot be
+# imported" and "the app cannot start" let the supervisor stop instead of respawning forever.
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CONFIG = 2  # a setting is invalid
+EXIT_APP_LOAD = 3  # the app could not be imported: respawning cannot help
+EXIT_BOOT = 4  # the worker could not start serving (lifespan startup failed, bind failed)
+BOOT_EXIT_CODES = (EXIT_APP_LOAD, EXIT_BOOT)
+
 
 class FornoError(Exception):
     """Base class of every error forno raises on purpose."""

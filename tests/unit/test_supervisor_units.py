@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from forno import api
-from forno.supervisor import exitcodes
+from forno import errors
 from forno.supervisor.boot import MAX_BOOT_FAILURES, judge_boot_failure
 from forno.supervisor.channel import Notice, NoticeChannel
 from forno.supervisor.heartbeat import Heartbeat, beat_interval
@@ -27,13 +26,6 @@ def worker(
     heartbeat: Heartbeat, pid: int, state: State = State.READY, generation: int = 0
 ) -> WorkerProcess:
     return WorkerProcess(pid, heartbeat, generation, started=float(pid), state=state)
-
-
-def test_exit_codes_match_the_api() -> None:
-    assert exitcodes.EXIT_APP_LOAD == api.EXIT_APP_LOAD
-    assert exitcodes.EXIT_BOOT == api.EXIT_BOOT
-    assert exitcodes.EXIT_OK == api.EXIT_OK
-    assert exitcodes.EXIT_ERROR == api.EXIT_ERROR
 
 
 def test_plan_spawns_missing_workers(beat: Heartbeat) -> None:
@@ -90,7 +82,7 @@ def test_boot_failure_while_serving_retries_then_gives_up() -> None:
     crash = judge_boot_failure(
         -9, "killed by SIGKILL", failures=MAX_BOOT_FAILURES, serving=True, reloading=False
     )
-    assert crash.halt_code == exitcodes.EXIT_BOOT
+    assert crash.halt_code == errors.EXIT_BOOT
 
 
 def test_boot_failure_under_reload_waits_for_a_change() -> None:

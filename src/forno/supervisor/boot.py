@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forno.supervisor.exitcodes import BOOT_EXIT_CODES, EXIT_APP_LOAD, EXIT_BOOT
+from forno.errors import BOOT_EXIT_CODES, EXIT_APP_LOAD, EXIT_BOOT
 
 MAX_BOOT_FAILURES = 5
 MAX_RETRY_DELAY = 30.0

@@ -20,11 +20,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from forno.config import Config
-from forno.errors import AppLoadError, ConfigError, LifespanStartupError
+from forno.errors import (
+    EXIT_APP_LOAD,
+    EXIT_BOOT,
+    EXIT_ERROR,
+    EXIT_OK,
+    AppLoadError,
+    ConfigError,
+    LifespanStartupError,
+)
 from forno.loader import load_app
 from forno.server.worker import run_server
 from forno.supervisor.channel import Notice, NoticeChannel
-from forno.supervisor.exitcodes import EXIT_APP_LOAD, EXIT_BOOT, EXIT_ERROR, EXIT_OK
 from forno.supervisor.heartbeat import Heartbeat, beat_interval
 from forno.supervisor.signals import signals_blocked
 from forno.supervisor.sockets import Listeners
