@@ -43,7 +43,6 @@ class Server:
         self.loaded = loaded
         self.sockets = sockets
         # Sockets handed in belong to the caller (e.g. the supervisor): never unlink their paths.
-        self.owns_sockets = sockets is None
         self.on_ready = on_ready
         self.on_request_done = on_request_done
         self.state: ServerState | None = None
