@@ -42,7 +42,6 @@ class Server:
         self.config = config
         self.loaded = loaded
         self.sockets = sockets
-        # Sockets handed in belong to the caller (e.g. the supervisor): never unlink their paths.
         self.on_ready = on_ready
         self.on_request_done = on_request_done
         self.state: ServerState | None = None
