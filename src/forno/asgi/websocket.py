@@ -24,10 +24,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from forno.asgi.scope import ASGI_VERSION
+from forno.asgi.scope import ASGI_VERSION, scope_paths
 from forno.errors import ASGIProtocolError, ClientDisconnected
 from forno.http.channel import RequestHead
-from forno.http.request import decode_path
 from forno.typing import Headers, Message, Scope
 
 HTTP_RESPONSE_EXTENSION = "websocket.http.response"
@@ -272,12 +271,7 @@ def websocket_scope(
     head: RequestHead, subprotocols: Iterable[str], state: dict[str, Any] | None
 ) -> Scope:
     """The ASGI ``websocket`` scope for an upgrade request."""
-    root_path = head.root_path
-    path = decode_path(head.raw_path)
-    raw_path = head.raw_path
-    if root_path:
-        path = root_path + path
-        raw_path = root_path.encode("utf-8") + raw_path
+    path, raw_path = scope_paths(head)
     scope: Scope = {
         "type": "websocket",
         "asgi": ASGI_VERSION,
@@ -286,7 +280,7 @@ def websocket_scope(
         "path": path,
         "raw_path": raw_path,
         "query_string": head.query,
-        "root_path": root_path,
+        "root_path": head.root_path,
         "headers": head.headers,
         "client": head.client,
         "server": head.server,
