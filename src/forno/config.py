@@ -136,7 +136,9 @@ class HTTPSettings:
         10000, "Open connections per worker; beyond it new ones get a 503 and are closed."
     )
     max_in_flight: int = setting(
-        1000, "Requests handled at once per worker; beyond it requests get a 503."
+        10000,
+        "Requests and WebSockets handled at once per worker (an app still running after its "
+        "client left counts too); beyond it new ones get a 503.",
     )
     body_buffer_size: int = setting(
         256 * KiB, "Request body bytes buffered for the app before reading pauses."
