@@ -212,12 +212,6 @@ class H1Connection(H1Channel, asyncio.Protocol):
                 waiter.set_result(None)
 
     def data_received(self, data: bytes) -> None:
-        try:
-            self.receive(data)
-        finally:
-            self.in_feed = False
-
-    def receive(self, data: bytes) -> None:
         if self.stop_reading_input:
             if self.method_probe:
                 self.probe_method(data)
@@ -235,9 +229,13 @@ class H1Connection(H1Channel, asyncio.Protocol):
         parser = self.parser
         if parser is None:
             parser = self.parser = httptools.HttpRequestParser(self)
-        self.in_feed = True
         try:
-            parser.feed_data(data)
+            # in_feed: llhttp is inside this read, so the parser must not be dropped under it.
+            self.in_feed = True
+            try:
+                parser.feed_data(data)
+            finally:
+                self.in_feed = False
         except httptools.HttpParserUpgrade as exc:
             self.on_upgrade(data, int(exc.args[0]))
         except httptools.HttpParserCallbackError as exc:
