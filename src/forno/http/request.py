@@ -43,10 +43,6 @@ class FramingHeaders:
         self.upgrade: list[bytes] | None = None
         self.content_length: bytes | None = None
 
-    @classmethod
-    def empty(cls) -> FramingHeaders:
-        return cls()
-
     def add(self, name: bytes, value: bytes) -> None:
         """Record a header whose lower-cased name is in FRAMING_HEADERS."""
         if name == HOST:

@@ -13,7 +13,7 @@ from forno.http.request import (
 
 
 def framing(*headers: tuple[bytes, bytes]) -> FramingHeaders:
-    fields = FramingHeaders.empty()
+    fields = FramingHeaders()
     for name, value in headers:
         fields.add(name, value)
     return fields
