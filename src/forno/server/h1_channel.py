@@ -141,7 +141,6 @@ class H1Channel:
                 return
             pending.started = True
             state.in_flight += 1
-            state.total_requests += 1
             state.active_cycles.add(pending.cycle)
             pending.cycle.run()
             return

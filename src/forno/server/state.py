@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from forno.config import Config
 from forno.http.dates import date_header_line
@@ -74,7 +74,6 @@ class ServerState:
     connections: set[Connection] = field(default_factory=set)
     active_cycles: set[RequestCycle] = field(default_factory=set)
     in_flight: int = 0
-    total_requests: int = 0
     shutting_down: bool = False
     # A coarse clock, refreshed by the ticker: per-request deadlines cost an attribute read.
     now: float = 0.0
@@ -87,7 +86,6 @@ class ServerState:
         default_factory=dict
     )
     on_request_done: Callable[[], None] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
     drained: asyncio.Event = field(default_factory=asyncio.Event)
     _date_second: int = -1
 

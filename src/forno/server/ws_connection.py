@@ -118,7 +118,6 @@ class WebSocketConnection(asyncio.Protocol):
         transport.set_protocol(self)
         self.pending += rest
         state.in_flight += 1
-        state.total_requests += 1
         self.session.run()
 
     # ---- asyncio.Protocol -----------------------------------------------------------------------
