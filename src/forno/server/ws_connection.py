@@ -151,9 +151,13 @@ class WebSocketConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.write_paused = True
+        # Reading stops too: what the client sends can make us write (automatic pongs, the app's
+        # replies), and a client that never reads would grow our write buffer without bound.
+        self.pause_for("write")
 
     def resume_writing(self) -> None:
         self.write_paused = False
+        self.resume_for("write")
         waiter = self.drain_waiter
         if waiter is not None:
             self.drain_waiter = None

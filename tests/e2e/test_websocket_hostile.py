@@ -1,0 +1,73 @@
+"""WebSocket clients that attack memory: they send and never read (issue 10).
+
+Each test measures the server's resident memory (the server and its workers) with psutil while a
+raw-socket client floods it, then checks a well-behaved client is still served.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+import psutil
+from websockets.frames import Opcode
+from websockets.sync.client import connect
+
+from tests.e2e.ws_client import client_codec, close_code, frames_from_server, open_raw, read_all
+from tests.support.server import RunningServer, serve
+
+APP = "ws_echo:app"
+MiB = 1024 * 1024
+
+
+def server_rss(running: RunningServer) -> int:
+    process = psutil.Process(running.process.pid)
+    return sum(p.memory_info().rss for p in [process, *process.children(recursive=True)])
+
+
+def masked_frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
+    """A client frame built by hand; the all-zero mask key leaves the payload as it is."""
+    assert len(payload) < 126
+    return (
+        struct.pack("!BB", (0x80 if fin else 0) | opcode, 0x80 | len(payload)) + bytes(4) + payload
+    )
+
+
+def assert_control_client_served(running: RunningServer) -> None:
+    with connect(f"ws://127.0.0.1:{running.port}/echo", open_timeout=10) as ws:
+        ws.send("still served")
+        assert ws.recv(timeout=10) == "still served"
+
+
+def read_pong(sock: socket.socket, payload: bytes) -> None:
+    """Read frames until the pong for ``payload`` (everything sent before it was processed)."""
+    codec = client_codec()
+    while True:
+        data = sock.recv(65536)
+        assert data, "the server closed the connection"
+        codec.receive_data(data)
+        for frame in codec.events_received():
+            if frame.opcode is Opcode.PONG and frame.data == payload:  # type: ignore[union-attr]
+                return
+
+
+def test_ping_flood_from_a_client_that_never_reads_is_bounded() -> None:
+    with serve(APP, "--write-buffer-size", "65536") as running:
+        running.wait_ready()
+        sock = open_raw(running.port, "/echo", timeout=3)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        before = server_rss(running)
+        batch = masked_frame(Opcode.PING.value, b"p" * 125) * 8000  # ~1 MiB of pings
+        sent = 0
+        blocked = False
+        try:
+            while sent < 48 * MiB:  # each ping makes a 127-byte pong nobody reads
+                sock.sendall(batch)
+                sent += len(batch)
+        except TimeoutError:
+            blocked = True  # the server stopped reading: our send blocks
+        growth = server_rss(running) - before
+        sock.close()
+        assert blocked, f"the server read all {sent} bytes of pings from a client that never reads"
+        assert growth < 16 * MiB, f"the server grew by {growth / MiB:.1f} MiB"
+        assert_control_client_served(running)
