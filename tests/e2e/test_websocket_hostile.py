@@ -71,3 +71,67 @@ def test_ping_flood_from_a_client_that_never_reads_is_bounded() -> None:
         assert blocked, f"the server read all {sent} bytes of pings from a client that never reads"
         assert growth < 16 * MiB, f"the server grew by {growth / MiB:.1f} MiB"
         assert_control_client_served(running)
+
+
+def one_byte_frames(message: bytes) -> tuple[bytes, bytes]:
+    """A binary message as one-byte frames: all but the last frame, and the last."""
+    first = masked_frame(Opcode.BINARY.value, message[:1], fin=False)
+    rest = b"".join(
+        masked_frame(0, message[i : i + 1], fin=False) for i in range(1, len(message) - 1)
+    )
+    return first + rest, masked_frame(0, message[-1:])
+
+
+def read_binary(sock: socket.socket) -> bytes:
+    codec = client_codec()
+    while True:
+        data = sock.recv(MiB)
+        assert data, "the server closed the connection"
+        codec.receive_data(data)
+        for frame in codec.events_received():
+            if frame.opcode is Opcode.BINARY:  # type: ignore[union-attr]
+                return frame.data  # type: ignore[union-attr,no-any-return]
+
+
+def test_one_byte_fragments_cost_memory_proportional_to_the_message() -> None:
+    with serve(APP, "--ws-max-size", str(2 * MiB)) as running:
+        running.wait_ready()
+        sock = open_raw(running.port, "/echo", timeout=10)
+        # Warm up: what reading and parsing a burst of frames costs does not grow with messages.
+        small = bytes(range(256)) * 2048  # 512 KiB
+        head, last = one_byte_frames(small)
+        sock.sendall(head + last)
+        assert read_binary(sock) == small
+        message = bytes(range(256)) * (MiB // 256)
+        head, last = one_byte_frames(message)
+        before = server_rss(running)
+        sock.sendall(head + masked_frame(Opcode.PING.value, b"mark"))
+        read_pong(sock, b"mark")  # all fragments but the last are held by the server now
+        growth = server_rss(running) - before
+        sock.sendall(last)
+        echoed = read_binary(sock)
+        sock.close()
+        assert echoed == message
+        assert growth < 6 * MiB, (
+            f"a 1 MiB message in 1-byte frames grew the server {growth / MiB:.1f} MiB"
+        )
+        assert_control_client_served(running)
+
+
+def test_one_byte_fragments_over_the_size_limit_close_1009() -> None:
+    with serve(APP, "--ws-max-size", str(64 * 1024)) as running:
+        running.wait_ready()
+        sock = open_raw(running.port, "/echo", timeout=10)
+        frames = [masked_frame(Opcode.TEXT.value, b"x", fin=False)]
+        frames += [masked_frame(0, b"x", fin=False)] * (64 * 1024)
+        try:
+            sock.sendall(b"".join(frames))
+        except OSError:
+            pass  # the server may close before reading everything
+        data = read_all(sock)
+        sock.close()
+        closes = [f for f in frames_from_server(data) if f.opcode is Opcode.CLOSE]  # type: ignore[attr-defined]
+        assert closes
+        assert close_code(closes[0].data) == 1009  # type: ignore[attr-defined]
+        running.wait_for_log("ws-event: disconnect /echo 1009")
+        assert_control_client_served(running)
