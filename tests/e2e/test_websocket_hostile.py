@@ -135,3 +135,19 @@ def test_one_byte_fragments_over_the_size_limit_close_1009() -> None:
         assert close_code(closes[0].data) == 1009  # type: ignore[attr-defined]
         running.wait_for_log("ws-event: disconnect /echo 1009")
         assert_control_client_served(running)
+
+
+def test_keepalive_still_drops_a_client_that_stopped_reading() -> None:
+    # Reading pauses while the write buffer is full; that must not shield a dead client from the
+    # keep-alive ping timeout (the app would wait in send() forever).
+    args = ("--write-buffer-size", "65536", "--ws-ping-interval", "0.3", "--ws-ping-timeout", "0.5")
+    with serve(APP, *args) as running:
+        running.wait_ready()
+        sock = open_raw(running.port, "/slow", timeout=10)
+        try:
+            running.wait_for_log("ws-event: sent 10")
+            running.wait_for_log("ws-event: slow send raised after", timeout=10)
+        finally:
+            sock.close()
+        assert "slow done" not in running.log()
+        assert_control_client_served(running)

@@ -421,9 +421,13 @@ class WebSocketConnection(asyncio.Protocol):
         options = self.options
         if codec is None or codec.state is not OPEN or options.ping_interval <= 0:
             return
+        # While the app is not reading, the pong could not be read: keep-alive waits for the app.
+        # A pause for the write buffer alone does not count: it ends when the client reads, and a
+        # client that stops reading must still be dropped by the ping timeout.
+        paused_by = self.paused_by
+        waiting_for_app = bool(paused_by) and (len(paused_by) > 1 or "write" not in paused_by)
         if self.ping_payload is not None:
-            if self.paused_by:
-                # The pong cannot be read while reading is paused: wait for the app first.
+            if waiting_for_app:
                 self.ping_deadline = now + options.ping_timeout
             elif options.ping_timeout > 0 and now >= self.ping_deadline:
                 logger.debug("WebSocket keep-alive ping timeout for %s", self.head.client)
@@ -431,7 +435,7 @@ class WebSocketConnection(asyncio.Protocol):
                 codec.fail(1011, "keepalive ping timeout")
                 self.flush()
                 self.end_session()
-        elif now >= self.next_ping and not self.paused_by:
+        elif now >= self.next_ping and not waiting_for_app:
             self.ping_payload = os.urandom(4)
             self.ping_deadline = now + options.ping_timeout
             codec.send_ping(self.ping_payload)
