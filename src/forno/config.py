@@ -212,6 +212,11 @@ class LogSettings:
         None, "logging dictConfig file (.json, .yaml/.yml) or fileConfig (.ini)."
     )
     traceback: bool = setting(False, "Show full tracebacks for app load errors.")
+    blocking_threshold: float = setting(
+        0.1,
+        "Warn (on forno.error, with the app's line) when the event loop does not turn for this"
+        " many seconds, e.g. time.sleep in async def. 0 disables the detector.",
+    )
 
 
 GROUPS: dict[str, type[Any]] = {
@@ -391,6 +396,11 @@ def _validate(config: Config) -> None:
     for name in ("header_timeout", "keep_alive_timeout", "graceful_timeout"):
         _check(name, getattr(h, name) > 0, "must be a positive number of seconds")
     _check("threads", 1 <= w.threads <= 1024, f"must be between 1 and 1024, got {w.threads}")
+    _check(
+        "blocking_threshold",
+        config.log.blocking_threshold >= 0,
+        "must be 0 (off) or a positive number of seconds",
+    )
     _check("ws_max_size", ws.ws_max_size > 0, "must be positive")
     _check("ws_max_queue", ws.ws_max_queue > 0, "must be positive")
     _check("ws_ping_interval", ws.ws_ping_interval >= 0, "must be 0 (off) or positive")

@@ -17,6 +17,7 @@ from forno.config import Config, Interface
 from forno.http.channel import CycleFactory
 from forno.http.proxy import TrustedProxies
 from forno.loader import LoadedApp
+from forno.server.blocking import LoopWatchdog
 from forno.server.h1 import H1Connection
 from forno.server.listeners import describe_socket, open_listeners
 from forno.server.state import Limits, ServerState
@@ -51,6 +52,7 @@ class Server:
         self.started = asyncio.Event()
         self.shutdown_cleanups: list[Callable[[float], Awaitable[None]]] = []
         self._ticker: asyncio.TimerHandle | None = None
+        self.watchdog: LoopWatchdog | None = None
         self.unix_paths: list[str] = []
 
     # ---- app adapters ---------------------------------------------------------------------
@@ -147,6 +149,11 @@ class Server:
         # under 1 ms for a small app; more for Django-sized ones).
         gc.collect()
         gc.freeze()
+        if config.log.blocking_threshold > 0:
+            self.watchdog = LoopWatchdog(
+                loop, config.log.blocking_threshold, in_flight=lambda: state.in_flight
+            )
+            self.watchdog.start()
         self.started.set()
         if self.on_ready is not None:
             self.on_ready()
@@ -174,6 +181,14 @@ class Server:
         self.closed.set()
 
     async def shutdown_gracefully(self) -> None:
+        try:
+            await self._shutdown_gracefully()
+        finally:
+            if self.watchdog is not None:
+                self.watchdog.stop()
+                self.watchdog = None
+
+    async def _shutdown_gracefully(self) -> None:
         state = self.state
         timeout = self.config.http.graceful_timeout
         if state is not None:
