@@ -178,6 +178,11 @@ class WSGISettings:
     threads: int = setting(
         8, "Threads that run the WSGI app per worker; bounds concurrent WSGI requests."
     )
+    wsgi_slow_request_threshold: float = setting(
+        0.0,
+        "Log a WSGI request's thread stack once (forno.error, WARNING) when it runs longer than"
+        " this many seconds. 0 (the default) disables it: long requests may be legitimate.",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,6 +404,11 @@ def _validate(config: Config) -> None:
     _check(
         "blocking_threshold",
         config.log.blocking_threshold >= 0,
+        "must be 0 (off) or a positive number of seconds",
+    )
+    _check(
+        "wsgi_slow_request_threshold",
+        w.wsgi_slow_request_threshold >= 0,
         "must be 0 (off) or a positive number of seconds",
     )
     _check("ws_max_size", ws.ws_max_size > 0, "must be positive")

@@ -49,3 +49,11 @@ async def starlette_block(request: Request) -> PlainTextResponse:
 
 
 starlette_app = Starlette(routes=[Route("/block", starlette_block)])
+
+
+def wsgi_slow(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """A WSGI app: blocking here is fine (a pool thread), but /slow is a slow request."""
+    if environ["PATH_INFO"] == "/slow":
+        time.sleep(BLOCK_SECONDS)  # BLOCKS wsgi
+    start_response("200 OK", [("content-type", "text/plain")])
+    return [b"done"]

@@ -82,3 +82,26 @@ def test_threshold_zero_disables_the_detector() -> None:
         get(server, "/block")
         assert get(server, "/") == b"done"
         assert BLOCKED not in server.log()
+
+
+def test_wsgi_threads_never_trip_the_loop_detector_but_a_slow_request_is_named() -> None:
+    marker = marker_line(BLOCKING_APPS, "wsgi")
+    with serve("blocking_apps:wsgi_slow", "--wsgi-slow-request-threshold", "0.2") as server:
+        server.wait_ready()
+        assert get(server, "/") == b"done"
+        assert get(server, "/slow") == b"done"
+        log = server.wait_for_log("WSGI request running for")
+        [warning] = [text for text in log.splitlines() if "WSGI request running" in text]
+        assert f"{BLOCKING_APPS}:{marker} in wsgi_slow: time.sleep(" in warning, log
+        assert "on thread forno-wsgi-" in warning, log
+        # The loop was never blocked by the sleeping thread (the loop detector is on by default).
+        assert BLOCKED not in log, log
+
+
+def test_wsgi_slow_request_report_is_off_by_default() -> None:
+    with serve("blocking_apps:wsgi_slow") as server:
+        server.wait_ready()
+        assert get(server, "/slow") == b"done"
+        log = server.log()
+        assert "WSGI request running" not in log, log
+        assert BLOCKED not in log, log

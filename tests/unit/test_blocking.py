@@ -128,3 +128,27 @@ def test_start_and_stop_on_a_running_loop_joins_the_thread() -> None:
     dog = asyncio.run(main())
     assert dog._thread is None
     assert not any(t.name == "forno-loop-watchdog" for t in threading.enumerate())
+
+
+def test_a_slow_thread_is_reported_once_per_request(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="forno.error")
+    loop = asyncio.new_event_loop()
+    busy: dict[int, float] = {}
+    dog = LoopWatchdog(loop, 0.0, slow_threads=busy, slow_threshold=1.0)
+    assert dog.poll == 0.5  # the loop is unwatched: poll for the threads alone
+    me = threading.get_ident()
+    busy[me] = 100.0
+    dog.check_threads(100.5)  # not slow yet
+    assert warnings(caplog) == []
+    line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
+    dog.check_threads(101.5)
+    dog.check_threads(200.0)
+    [report] = warnings(caplog)
+    assert report.startswith(
+        f"WSGI request running for 1.50 s on thread {threading.current_thread().name}"
+    )
+    assert f"{__file__}:{line} in test_a_slow_thread" in report
+    busy[me] = 300.0  # the same thread, a new request
+    dog.check_threads(302.0)
+    assert len(warnings(caplog)) == 2
+    loop.close()

@@ -9,7 +9,9 @@ where the app is stuck. One incident logs one line when it is seen (repeated eve
 than ``REPORT_INTERVAL`` after the previous report are counted, not logged, so an app that blocks
 on every request cannot flood the log.
 
-WSGI apps run on their own threads, not the loop, and are not watched here.
+WSGI apps run on their own threads, not the loop, and never trip the loop detector. With
+``wsgi_slow_request_threshold`` set, the same thread also reads the WSGI pool's ``busy_since``
+map and logs the stack of a pool thread whose current request has run longer, once per request.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import sysconfig
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 logger = logging.getLogger("forno.error")
@@ -98,21 +100,32 @@ class _Incident:
 
 
 class LoopWatchdog:
-    """Watches one event loop from a daemon thread; ``start``/``stop`` run on the loop thread."""
+    """Watches one event loop from a daemon thread; ``start``/``stop`` run on the loop thread.
+
+    ``threshold`` 0 leaves the loop unwatched (only the slow threads, if any, are).
+    ``slow_threads`` maps a thread ident to the ``time.monotonic()`` its current request began.
+    """
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
         threshold: float,
         in_flight: Callable[[], int] | None = None,
+        *,
+        slow_threads: Mapping[int, float] | None = None,
+        slow_threshold: float = 0.0,
     ) -> None:
         self.loop = loop
         self.threshold = threshold
         # The beat runs twice per threshold: ~20 timer callbacks a second at the default 0.1 s,
         # each a clock read and a store (a few microseconds in all, per second).
         self.period = threshold / 2
-        self.poll = max(MIN_POLL, threshold / 2)
+        watched = [t for t in (threshold, slow_threshold if slow_threads is not None else 0) if t]
+        self.poll = max(MIN_POLL, min(watched, default=1.0) / 2)
         self.in_flight = in_flight
+        self.slow_threads = slow_threads if slow_threshold > 0 else None
+        self.slow_threshold = slow_threshold
+        self._slow_reported: set[tuple[int, float]] = set()
         self.never_app, self.third_party = default_excluded()
         self._last = time.monotonic()
         self._handle: asyncio.TimerHandle | None = None
@@ -126,7 +139,8 @@ class LoopWatchdog:
     def start(self) -> None:
         """Start beating and watching (call on the loop's thread)."""
         self._loop_thread_id = threading.get_ident()
-        self._beat()
+        if self.threshold > 0:
+            self._beat()
         self._thread = threading.Thread(target=self._watch, name="forno-loop-watchdog", daemon=True)
         self._thread.start()
 
@@ -147,7 +161,36 @@ class LoopWatchdog:
 
     def _watch(self) -> None:
         while not self._stop.wait(self.poll):
-            self.check(time.monotonic())
+            now = time.monotonic()
+            if self.threshold > 0:
+                self.check(now)
+            if self.slow_threads is not None:
+                self.check_threads(now)
+
+    def check_threads(self, now: float) -> None:
+        """Report each request that has run longer than ``slow_threshold``, once."""
+        assert self.slow_threads is not None
+        running = set(dict(self.slow_threads).items())  # one atomic copy under the GIL
+        self._slow_reported &= running
+        for ident, since in running - self._slow_reported:
+            if now - since <= self.slow_threshold:
+                continue
+            self._slow_reported.add((ident, since))
+            frame = sys._current_frames().get(ident)
+            if frame is None:  # the request ended since the copy above
+                continue
+            stack = traceback.extract_stack(frame)
+            del frame
+            names = {thread.ident: thread.name for thread in threading.enumerate()}
+            place = describe_frame(pick_app_frame(stack, self.never_app, self.third_party))
+            logger.warning(
+                "WSGI request running for %.2f s on thread %s; it is at %s",
+                now - since,
+                names.get(ident, ident),
+                place,
+            )
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("WSGI thread stack:\n%s", "".join(stack.format()))
 
     def check(self, now: float) -> None:
         """One look at the heartbeat (public for tests: it needs no thread)."""
