@@ -152,3 +152,16 @@ def test_a_slow_thread_is_reported_once_per_request(caplog: pytest.LogCaptureFix
     dog.check_threads(302.0)
     assert len(warnings(caplog)) == 2
     loop.close()
+
+
+def test_the_watchdog_thread_ends_by_itself_once_its_loop_is_closed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="forno.error")
+    loop = asyncio.new_event_loop()
+    dog = LoopWatchdog(loop, 0.02)
+    dog.start()  # started, as a server does, but never stopped
+    loop.close()
+    assert dog._thread is not None
+    dog._thread.join(5.0)
+    assert not dog._thread.is_alive()

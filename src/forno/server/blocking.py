@@ -161,6 +161,8 @@ class LoopWatchdog:
 
     def _watch(self) -> None:
         while not self._stop.wait(self.poll):
+            if self.loop.is_closed():
+                return  # a server whose shutdown never ran: nothing left to watch
             now = time.monotonic()
             if self.threshold > 0:
                 self.check(now)
