@@ -220,7 +220,7 @@ class LogSettings:
     blocking_threshold: float = setting(
         0.1,
         "Warn (on forno.error, with the app's line) when the event loop does not turn for this"
-        " many seconds, e.g. time.sleep in async def. 0 disables the detector.",
+        " many seconds, e.g. time.sleep in async def. At least 0.01; 0 disables the detector.",
     )
 
 
@@ -401,10 +401,11 @@ def _validate(config: Config) -> None:
     for name in ("header_timeout", "keep_alive_timeout", "graceful_timeout"):
         _check(name, getattr(h, name) > 0, "must be a positive number of seconds")
     _check("threads", 1 <= w.threads <= 1024, f"must be between 1 and 1024, got {w.threads}")
+    # Below 10 ms the heartbeat (two timer callbacks per threshold) would start to cost.
     _check(
         "blocking_threshold",
-        config.log.blocking_threshold >= 0,
-        "must be 0 (off) or a positive number of seconds",
+        config.log.blocking_threshold == 0 or config.log.blocking_threshold >= 0.01,
+        "must be 0 (off) or at least 0.01 seconds",
     )
     _check(
         "wsgi_slow_request_threshold",
