@@ -178,6 +178,11 @@ class WSGISettings:
     threads: int = setting(
         8, "Threads that run the WSGI app per worker; bounds concurrent WSGI requests."
     )
+    wsgi_slow_request_threshold: float = setting(
+        0.0,
+        "Log a WSGI request's thread stack once (forno.error, WARNING) when it runs longer than"
+        " this many seconds. 0 (the default) disables it: long requests may be legitimate.",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +217,11 @@ class LogSettings:
         None, "logging dictConfig file (.json, .yaml/.yml) or fileConfig (.ini)."
     )
     traceback: bool = setting(False, "Show full tracebacks for app load errors.")
+    blocking_threshold: float = setting(
+        0.1,
+        "Warn (on forno.error, with the app's line) when the event loop does not turn for this"
+        " many seconds, e.g. time.sleep in async def. At least 0.01; 0 disables the detector.",
+    )
 
 
 GROUPS: dict[str, type[Any]] = {
@@ -391,6 +401,17 @@ def _validate(config: Config) -> None:
     for name in ("header_timeout", "keep_alive_timeout", "graceful_timeout"):
         _check(name, getattr(h, name) > 0, "must be a positive number of seconds")
     _check("threads", 1 <= w.threads <= 1024, f"must be between 1 and 1024, got {w.threads}")
+    # Below 10 ms the heartbeat (two timer callbacks per threshold) would start to cost.
+    _check(
+        "blocking_threshold",
+        config.log.blocking_threshold == 0 or config.log.blocking_threshold >= 0.01,
+        "must be 0 (off) or at least 0.01 seconds",
+    )
+    _check(
+        "wsgi_slow_request_threshold",
+        w.wsgi_slow_request_threshold >= 0,
+        "must be 0 (off) or a positive number of seconds",
+    )
     _check("ws_max_size", ws.ws_max_size > 0, "must be positive")
     _check("ws_max_queue", ws.ws_max_queue > 0, "must be positive")
     _check("ws_ping_interval", ws.ws_ping_interval >= 0, "must be 0 (off) or positive")

@@ -57,6 +57,9 @@ def test_config_file_from_env(tmp_path: Path) -> None:
         ({"ssl_keyfile": "k.pem"}, "ssl_keyfile: needs ssl_certfile"),
         ({"ssl_cert_reqs": "required", "ssl_certfile": "c.pem"}, "ssl_cert_reqs: client"),
         ({"port": True}, "port: expected an integer"),
+        ({"blocking_threshold": "0.001"}, "blocking_threshold: must be 0 .off. or at least"),
+        ({"blocking_threshold": -1}, "blocking_threshold: must be 0 .off. or at least"),
+        ({"wsgi_slow_request_threshold": -1}, "wsgi_slow_request_threshold: must be 0 .off."),
     ],
 )
 def test_bad_values_name_the_setting(values: dict[str, object], message: str) -> None:

@@ -17,6 +17,7 @@ from forno.config import Config, Interface
 from forno.http.channel import CycleFactory
 from forno.http.proxy import TrustedProxies
 from forno.loader import LoadedApp
+from forno.server.blocking import LoopWatchdog
 from forno.server.h1 import H1Connection
 from forno.server.listeners import describe_socket, open_listeners
 from forno.server.state import Limits, ServerState
@@ -51,6 +52,8 @@ class Server:
         self.started = asyncio.Event()
         self.shutdown_cleanups: list[Callable[[float], Awaitable[None]]] = []
         self._ticker: asyncio.TimerHandle | None = None
+        self.watchdog: LoopWatchdog | None = None
+        self.wsgi_threads: dict[int, float] | None = None
         self.unix_paths: list[str] = []
 
     # ---- app adapters ---------------------------------------------------------------------
@@ -59,10 +62,13 @@ class Server:
         config = self.config
         if self.loaded.interface is Interface.WSGI:
             try:
+                from forno.wsgi.pool import ThreadPool  # noqa: PLC0415
                 from forno.wsgi.runner import wsgi_cycle_factory  # noqa: PLC0415
             except ImportError:
                 raise RuntimeError("WSGI apps are not supported by this build of forno") from None
-            factory, cleanup = wsgi_cycle_factory(self.loaded.app, config, loop)
+            pool = ThreadPool(config.wsgi.threads)
+            self.wsgi_threads = pool.busy_since
+            factory, cleanup = wsgi_cycle_factory(self.loaded.app, config, loop, pool)
             self.shutdown_cleanups.append(cleanup)
             return factory
         state = (
@@ -147,6 +153,16 @@ class Server:
         # under 1 ms for a small app; more for Django-sized ones).
         gc.collect()
         gc.freeze()
+        slow = config.wsgi.wsgi_slow_request_threshold if self.wsgi_threads is not None else 0.0
+        if config.log.blocking_threshold > 0 or slow > 0:
+            self.watchdog = LoopWatchdog(
+                loop,
+                config.log.blocking_threshold,
+                in_flight=lambda: state.in_flight,
+                slow_threads=self.wsgi_threads,
+                slow_threshold=slow,
+            )
+            self.watchdog.start()
         self.started.set()
         if self.on_ready is not None:
             self.on_ready()
@@ -174,6 +190,14 @@ class Server:
         self.closed.set()
 
     async def shutdown_gracefully(self) -> None:
+        try:
+            await self._shutdown_gracefully()
+        finally:
+            if self.watchdog is not None:
+                self.watchdog.stop()
+                self.watchdog = None
+
+    async def _shutdown_gracefully(self) -> None:
         state = self.state
         timeout = self.config.http.graceful_timeout
         if state is not None:

@@ -29,6 +29,9 @@ class ThreadPool:
         self._lock = threading.Lock()
         self._idle = 0
         self._closed = False
+        # thread ident -> time.monotonic() its current job started: read (never written) by the
+        # server's watchdog thread to report requests that run too long.
+        self.busy_since: dict[int, float] = {}
 
     @property
     def threads(self) -> int:
@@ -52,14 +55,19 @@ class ThreadPool:
 
     def _work(self) -> None:
         jobs = self._jobs
+        busy = self.busy_since
+        ident = threading.get_ident()
         while True:
             job = jobs.get()
             if job is None:
                 return
+            busy[ident] = time.monotonic()
             try:
                 job()
             except BaseException:  # pragma: no cover - jobs handle their own errors
                 logger.exception("internal error in a WSGI thread")
+            finally:
+                del busy[ident]
             with self._lock:
                 self._idle += 1
 

@@ -11,6 +11,7 @@ import json
 import os
 import resource
 import tempfile
+import time
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -134,6 +135,12 @@ def boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("django view failed")
 
 
+async def blocking_view(request: HttpRequest) -> HttpResponse:
+    """An async view that blocks the loop: the blocking detector's test names this line."""
+    time.sleep(0.5)  # BLOCKS django
+    return HttpResponse("slept", content_type="text/plain")
+
+
 def handler404(request: HttpRequest, exception: Exception) -> JsonResponse:
     return JsonResponse({"error": "not here", "path": request.path}, status=404)
 
@@ -156,6 +163,7 @@ urlpatterns = [
     path("stream", stream),
     path("download", download),
     path("boom", boom),
+    path("block", blocking_view),
 ]
 
 application = get_wsgi_application()

@@ -73,3 +73,25 @@ def test_shutdown_reports_a_stuck_job() -> None:
 def test_size_must_be_positive() -> None:
     with pytest.raises(ValueError):
         ThreadPool(0)
+
+
+def test_busy_since_holds_each_running_job_and_only_while_it_runs() -> None:
+    pool = ThreadPool(1)
+    started = threading.Event()
+    release = threading.Event()
+    finished = threading.Event()
+
+    def job() -> None:
+        started.set()
+        release.wait(TIMEOUT)
+
+    pool.submit(job)
+    assert started.wait(TIMEOUT)
+    [(ident, since)] = pool.busy_since.items()
+    assert ident in {thread.ident for thread in pool._threads}
+    assert since > 0
+    pool.submit(finished.set)  # runs after job, on the same thread: job's entry is gone by then
+    release.set()
+    assert finished.wait(TIMEOUT)
+    assert pool.shutdown(TIMEOUT)
+    assert pool.busy_since == {}
