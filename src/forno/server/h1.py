@@ -80,6 +80,8 @@ class H1Connection(H1Channel, asyncio.Protocol):
         "root_path",
         "scheme",
         "server",
+        "trailer_bytes",
+        "trailer_count",
         "trust_forwarded",
     )
 
@@ -109,6 +111,8 @@ class H1Connection(H1Channel, asyncio.Protocol):
         self.host_count = 0
         self.head_bytes_seen = 0
         self.body_size = 0
+        self.trailer_bytes = 0
+        self.trailer_count = 0
         self.peek = b""
         self.parsing: PendingRequest | None = None
         # Requests waiting for or getting their response, oldest first.
@@ -284,6 +288,10 @@ class H1Connection(H1Channel, asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         # Size and count are checked once the head is complete (and after every read while it
         # is not), which keeps this per-field callback to the work that must be done per field.
+        if self.parse_state == _BODY:
+            # llhttp reports a chunked body's trailer fields through this callback too.
+            self.on_trailer(name, value)
+            return
         name = name.lower()
         stripped = value.strip(b" \t")
         self.headers.append((name, stripped))
@@ -300,6 +308,20 @@ class H1Connection(H1Channel, asyncio.Protocol):
             if framing is None:
                 framing = self.framing = FramingHeaders()
             framing.add(name, stripped)
+
+    def on_trailer(self, name: bytes, value: bytes) -> None:
+        """Count a trailer field against the head limits and drop it.
+
+        Trailers arrive after every check on the head ran, so they never become request
+        headers (a trailing Host or Content-Length must not rewrite the request); they are
+        bounded by ``max_header_size`` and ``max_header_count`` like a head.
+        """
+        self.trailer_count += 1
+        self.trailer_bytes += len(name) + len(value) + 4
+        if self.trailer_count > self.max_header_count:
+            raise ProtocolError("too many trailer fields", 431)
+        if self.trailer_bytes > self.max_header_size:
+            raise ProtocolError("trailer section too large", 431)
 
     def check_head_size(self) -> None:
         headers = self.headers
@@ -407,6 +429,8 @@ class H1Connection(H1Channel, asyncio.Protocol):
         self.parse_state = _IDLE
         self.peek = b""
         self.head_bytes_seen = 0
+        if self.trailer_count:
+            self.trailer_count = self.trailer_bytes = 0
         if pending is not None:
             pending.body_done = True
             pending.cycle.on_body_end()
