@@ -207,3 +207,20 @@ def test_trailer_flood_431() -> None:
         )
         assert result.closed
         assert not result.responses or result.responses[0].status == 431
+
+
+def test_endless_chunk_extension_400() -> None:
+    with serve("basic_asgi:app") as server, connect(server.port) as sock:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;e=")
+        try:
+            for _ in range(100):
+                sock.sendall(b"a" * 4096)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        # A recv timeout also reads as "closed" here, so the server must close well before it.
+        sock.settimeout(3.0)
+        started = time.monotonic()
+        result = read_responses(sock, 1, wait_close=True)
+        assert result.closed
+        assert time.monotonic() - started < 2.5
+        assert not result.responses or result.responses[0].status == 400

@@ -59,12 +59,17 @@ _METHOD_NAMES = {
     m.encode(): m
     for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT")
 }
+# Bytes a chunked body may spend on framing (chunk-size lines, extensions, trailers) beyond its
+# payload: llhttp skips chunk extensions without reporting them, so without this bound a client
+# could stream extensions forever and never advance the body (nor reach max_body_size).
+MAX_FRAMING_OVERHEAD = 64 * 1024
 _SHUTDOWN_IDLE_GRACE = 1.0  # seconds an idle connection stays open during shutdown
 
 
 class H1Connection(H1Channel, asyncio.Protocol):
     # No per-instance dict: an idle keep-alive connection should cost as little memory as it can.
     __slots__ = (
+        "body_bytes_fed",
         "body_size",
         "head_bytes_seen",
         "host",
@@ -111,6 +116,7 @@ class H1Connection(H1Channel, asyncio.Protocol):
         self.host_count = 0
         self.head_bytes_seen = 0
         self.body_size = 0
+        self.body_bytes_fed = 0
         self.trailer_bytes = 0
         self.trailer_count = 0
         self.peek = b""
@@ -230,6 +236,8 @@ class H1Connection(H1Channel, asyncio.Protocol):
             if len(self.peek) < _METHOD_PEEK:
                 self.peek += data[:_METHOD_PEEK]
             self.head_bytes_seen += len(data)
+        else:  # _BODY
+            self.body_bytes_fed += len(data)
         parser = self.parser
         if parser is None:
             parser = self.parser = httptools.HttpRequestParser(self)
@@ -263,8 +271,25 @@ class H1Connection(H1Channel, asyncio.Protocol):
             # httptools holds a header value until it is complete: a head that is still
             # incomplete after more bytes than the limit allows is refused here, so the held
             # bytes stay bounded by one read.
-            if self.parse_state == _HEAD and self.head_bytes_seen > self.limits.max_header_size:
-                self.reject(ProtocolError("request head too large", 431))
+            after = self.parse_state
+            if after == _HEAD:
+                if self.head_bytes_seen > self.limits.max_header_size:
+                    self.reject(ProtocolError("request head too large", 431))
+            elif after == _BODY:
+                self.check_framing_overhead()
+
+    def check_framing_overhead(self) -> None:
+        """Refuse a body whose reads carry far more framing than payload.
+
+        Counted from the first read that starts inside the body (the read holding the head
+        counts as pure payload, so the slack is one read): the bytes fed minus the payload
+        delivered may exceed the payload by at most ``MAX_FRAMING_OVERHEAD``.
+        """
+        fed = self.body_bytes_fed
+        if fed < 0:  # the head completed during this read
+            self.body_bytes_fed = self.body_size
+        elif fed - self.body_size > MAX_FRAMING_OVERHEAD + self.body_size:
+            self.reject(ProtocolError("chunked body framing too large", 400))
 
     def input_stopped(self) -> bool:
         """Whether reading was stopped (callbacks may have changed it during a feed)."""
@@ -406,6 +431,8 @@ class H1Connection(H1Channel, asyncio.Protocol):
             head, state.cycle_factory(head, self), state.loop.time() if state.access_log else 0.0
         )
         pending.body_done = not has_body
+        if has_body:
+            self.body_bytes_fed = -1  # check_framing_overhead starts counting after this read
         self.parsing = pending
         self.parse_state = _BODY
         self.head_bytes_seen = 0
