@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 
@@ -180,3 +181,46 @@ def test_header_limits_hold_for_pipelined_requests_in_one_read() -> None:
         many = b"GET /fast HTTP/1.1\r\nHost: x\r\n" + b"X-B: 1\r\n" * 12 + b"\r\n"
         result = exchange(server.port, small + many, 2, wait_close=True)
         assert [r.status for r in result.responses] == [200, 431]
+
+
+def test_trailers_never_reach_the_wsgi_environ() -> None:
+    with serve("wsgi_behaviour:app") as server:
+        result = exchange(
+            server.port,
+            b"POST /environ HTTP/1.1\r\nHost: good\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"3\r\nabc\r\n0\r\nHost: evil\r\nX-Trailer: t\r\n\r\n",
+        )
+        environ = json.loads(result.responses[0].body)
+        assert environ["HTTP_HOST"] == "good"
+        assert environ["SERVER_NAME"] == "good"
+        assert "HTTP_X_TRAILER" not in environ
+
+
+def test_trailer_flood_431() -> None:
+    with serve("basic_asgi:app", "--max-header-count", "10") as server:
+        trailers = b"".join(b"X-%d: v\r\n" % i for i in range(50))
+        result = exchange(
+            server.port,
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"3\r\nabc\r\n0\r\n" + trailers + b"\r\n",
+            wait_close=True,
+        )
+        assert result.closed
+        assert not result.responses or result.responses[0].status == 431
+
+
+def test_endless_chunk_extension_400() -> None:
+    with serve("basic_asgi:app") as server, connect(server.port) as sock:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;e=")
+        try:
+            for _ in range(100):
+                sock.sendall(b"a" * 4096)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        # A recv timeout also reads as "closed" here, so the server must close well before it.
+        sock.settimeout(3.0)
+        started = time.monotonic()
+        result = read_responses(sock, 1, wait_close=True)
+        assert result.closed
+        assert time.monotonic() - started < 2.5
+        assert not result.responses or result.responses[0].status == 400

@@ -59,12 +59,17 @@ _METHOD_NAMES = {
     m.encode(): m
     for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT")
 }
+# Bytes a chunked body may spend on framing (chunk-size lines, extensions, trailers) beyond its
+# payload: llhttp skips chunk extensions without reporting them, so without this bound a client
+# could stream extensions forever and never advance the body (nor reach max_body_size).
+MAX_FRAMING_OVERHEAD = 64 * 1024
 _SHUTDOWN_IDLE_GRACE = 1.0  # seconds an idle connection stays open during shutdown
 
 
 class H1Connection(H1Channel, asyncio.Protocol):
     # No per-instance dict: an idle keep-alive connection should cost as little memory as it can.
     __slots__ = (
+        "body_bytes_fed",
         "body_size",
         "head_bytes_seen",
         "host",
@@ -80,6 +85,8 @@ class H1Connection(H1Channel, asyncio.Protocol):
         "root_path",
         "scheme",
         "server",
+        "trailer_bytes",
+        "trailer_count",
         "trust_forwarded",
     )
 
@@ -109,6 +116,9 @@ class H1Connection(H1Channel, asyncio.Protocol):
         self.host_count = 0
         self.head_bytes_seen = 0
         self.body_size = 0
+        self.body_bytes_fed = 0
+        self.trailer_bytes = 0
+        self.trailer_count = 0
         self.peek = b""
         self.parsing: PendingRequest | None = None
         # Requests waiting for or getting their response, oldest first.
@@ -226,6 +236,8 @@ class H1Connection(H1Channel, asyncio.Protocol):
             if len(self.peek) < _METHOD_PEEK:
                 self.peek += data[:_METHOD_PEEK]
             self.head_bytes_seen += len(data)
+        else:  # _BODY
+            self.body_bytes_fed += len(data)
         parser = self.parser
         if parser is None:
             parser = self.parser = httptools.HttpRequestParser(self)
@@ -259,8 +271,25 @@ class H1Connection(H1Channel, asyncio.Protocol):
             # httptools holds a header value until it is complete: a head that is still
             # incomplete after more bytes than the limit allows is refused here, so the held
             # bytes stay bounded by one read.
-            if self.parse_state == _HEAD and self.head_bytes_seen > self.limits.max_header_size:
-                self.reject(ProtocolError("request head too large", 431))
+            after = self.parse_state
+            if after == _HEAD:
+                if self.head_bytes_seen > self.limits.max_header_size:
+                    self.reject(ProtocolError("request head too large", 431))
+            elif after == _BODY:
+                self.check_framing_overhead()
+
+    def check_framing_overhead(self) -> None:
+        """Refuse a body whose reads carry far more framing than payload.
+
+        Counted from the first read that starts inside the body (the read holding the head
+        counts as pure payload, so the slack is one read): the bytes fed minus the payload
+        delivered may exceed the payload by at most ``MAX_FRAMING_OVERHEAD``.
+        """
+        fed = self.body_bytes_fed
+        if fed < 0:  # the head completed during this read
+            self.body_bytes_fed = self.body_size
+        elif fed - self.body_size > MAX_FRAMING_OVERHEAD + self.body_size:
+            self.reject(ProtocolError("chunked body framing too large", 400))
 
     def input_stopped(self) -> bool:
         """Whether reading was stopped (callbacks may have changed it during a feed)."""
@@ -284,6 +313,10 @@ class H1Connection(H1Channel, asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         # Size and count are checked once the head is complete (and after every read while it
         # is not), which keeps this per-field callback to the work that must be done per field.
+        if self.parse_state == _BODY:
+            # llhttp reports a chunked body's trailer fields through this callback too.
+            self.on_trailer(name, value)
+            return
         name = name.lower()
         stripped = value.strip(b" \t")
         self.headers.append((name, stripped))
@@ -300,6 +333,20 @@ class H1Connection(H1Channel, asyncio.Protocol):
             if framing is None:
                 framing = self.framing = FramingHeaders()
             framing.add(name, stripped)
+
+    def on_trailer(self, name: bytes, value: bytes) -> None:
+        """Count a trailer field against the head limits and drop it.
+
+        Trailers arrive after every check on the head ran, so they never become request
+        headers (a trailing Host or Content-Length must not rewrite the request); they are
+        bounded by ``max_header_size`` and ``max_header_count`` like a head.
+        """
+        self.trailer_count += 1
+        self.trailer_bytes += len(name) + len(value) + 4
+        if self.trailer_count > self.max_header_count:
+            raise ProtocolError("too many trailer fields", 431)
+        if self.trailer_bytes > self.max_header_size:
+            raise ProtocolError("trailer section too large", 431)
 
     def check_head_size(self) -> None:
         headers = self.headers
@@ -384,6 +431,8 @@ class H1Connection(H1Channel, asyncio.Protocol):
             head, state.cycle_factory(head, self), state.loop.time() if state.access_log else 0.0
         )
         pending.body_done = not has_body
+        if has_body:
+            self.body_bytes_fed = -1  # check_framing_overhead starts counting after this read
         self.parsing = pending
         self.parse_state = _BODY
         self.head_bytes_seen = 0
@@ -407,6 +456,8 @@ class H1Connection(H1Channel, asyncio.Protocol):
         self.parse_state = _IDLE
         self.peek = b""
         self.head_bytes_seen = 0
+        if self.trailer_count:
+            self.trailer_count = self.trailer_bytes = 0
         if pending is not None:
             pending.body_done = True
             pending.cycle.on_body_end()
