@@ -72,6 +72,7 @@ class H1Connection(H1Channel, asyncio.Protocol):
         "body_bytes_fed",
         "body_size",
         "head_bytes_seen",
+        "head_mid_read",
         "host",
         "host_count",
         "max_body_size",
@@ -115,6 +116,7 @@ class H1Connection(H1Channel, asyncio.Protocol):
         self.host = b""
         self.host_count = 0
         self.head_bytes_seen = 0
+        self.head_mid_read = False
         self.body_size = 0
         self.body_bytes_fed = 0
         self.trailer_bytes = 0
@@ -273,10 +275,25 @@ class H1Connection(H1Channel, asyncio.Protocol):
             # bytes stay bounded by one read.
             after = self.parse_state
             if after == _HEAD:
+                if self.head_bytes_seen == 0:
+                    self.count_head_begun_mid_read()
                 if self.head_bytes_seen > self.limits.max_header_size:
                     self.reject(ProtocolError("request head too large", 431))
             elif after == _BODY:
                 self.check_framing_overhead()
+
+    def count_head_begun_mid_read(self) -> None:
+        """A pipelined head began inside this read and is still incomplete.
+
+        Its share of the read is not known (httptools gives no offsets): what it delivered so
+        far counts now (what httptools still holds is at most the rest of this read), later
+        reads add to it, and the complete head is measured exactly in ``check_head_size``.
+        """
+        self.head_mid_read = True
+        self.head_bytes_seen = 1 + self.measure_head()
+
+    def measure_head(self) -> int:
+        return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
 
     def check_framing_overhead(self) -> None:
         """Refuse a body whose reads carry far more framing than payload.
@@ -349,15 +366,15 @@ class H1Connection(H1Channel, asyncio.Protocol):
             raise ProtocolError("trailer section too large", 431)
 
     def check_head_size(self) -> None:
-        headers = self.headers
-        if len(headers) > self.max_header_count:
+        if len(self.headers) > self.max_header_count:
             raise ProtocolError("too many request headers", 431)
         seen = self.head_bytes_seen
         # Bytes read for this head bound its size from above; only when they do not rule out
-        # an oversized head (or were counted for an earlier pipelined request) is it measured.
-        if seen == 0 or seen > self.max_header_size:
-            size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in headers)
-            if size > self.max_header_size:
+        # an oversized head (or the head began inside a read, behind a pipelined request, so
+        # its bytes there were not counted) is it measured.
+        if seen == 0 or seen > self.max_header_size or self.head_mid_read:
+            self.head_mid_read = False
+            if self.measure_head() > self.max_header_size:
                 raise ProtocolError("request headers too large", 431)
 
     def on_headers_complete(self) -> None:
