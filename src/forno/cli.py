@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from forno import api
+from forno import __version__, api
 from forno.config import GROUPS, SETTINGS, SettingInfo, describe, load_config
 from forno.errors import (
     EXIT_APP_LOAD,
@@ -109,9 +109,23 @@ def _callback(**values: Any) -> None:
         sys.exit(EXIT_OK)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"forno {__version__}")
+        ctx.exit(EXIT_OK)
+
+
 def build_command() -> click.Command:
     params: list[click.Parameter] = [
         click.Argument([_POSITIONAL], required=False, default=None, metavar="[MODULE:APP]"),
+        click.Option(
+            ["--version"],
+            is_flag=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_print_version,
+            help="Print forno's version and exit.",
+        ),
         click.Option(
             ["--config", "config_file"],
             type=click.Path(dir_okay=False, path_type=Path),

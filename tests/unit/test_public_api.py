@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +93,11 @@ def test_serve_refuses_more_than_one_worker(settings: dict[str, object]) -> None
 
     with pytest.raises(ConfigError, match=r"^workers: forno\.serve\(\) runs one server"):
         asyncio.run(main())
+
+
+def test_version_is_written_once() -> None:
+    # pyproject.toml reads the version from forno.__version__; it must not repeat it.
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"]
+    assert "version" in pyproject["project"]["dynamic"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "forno.__version__"}
