@@ -27,6 +27,7 @@ check: lint typecheck
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks conformance examples
 	$(BIN)/ruff format --check src tests benchmarks conformance examples
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

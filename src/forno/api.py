@@ -61,8 +61,16 @@ async def serve(
     """Serve ``app`` on the running event loop until ``shutdown_trigger`` completes.
 
     Signals are left to the caller. Logging is not configured: the host program owns it.
+    One process, one server: worker processes and reload need ``forno.run`` or the command line.
     """
     cfg = make_config(config, settings)
+    if cfg.workers.workers > 1 or cfg.workers.reload:
+        # Forking from inside someone else's running event loop would copy that loop and every
+        # task of the host program into each worker; refuse instead of silently serving one.
+        raise ConfigError(
+            "workers: forno.serve() runs one server on the caller's event loop; "
+            "use forno.run() or the forno command for more than one worker or reload"
+        )
     loaded = resolve_app(app, cfg)
     server = Server(cfg, loaded, sockets=sockets)
     await server.serve(shutdown_trigger)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from forno import api
+from forno import __version__, api
 from forno.config import GROUPS, SETTINGS, SettingInfo, describe, load_config
 from forno.errors import (
     EXIT_APP_LOAD,
@@ -23,6 +23,11 @@ from forno.errors import (
 )
 
 _POSITIONAL = "app"
+
+# Flags that are spellings of a setting rather than settings of their own: the flag's name ->
+# (the setting, how one value becomes a value of it). `--uds PATH` is uvicorn's name for
+# `--bind unix:PATH`, kept so commands carry over; it adds to --bind like another --bind.
+_ALIASES: dict[str, tuple[str, str]] = {"uds": ("bind", "unix:{}")}
 
 
 def _option(info: SettingInfo) -> click.Option:
@@ -56,7 +61,9 @@ class GroupedCommand(click.Command):
         general = [
             rec
             for p in self.get_params(ctx)
-            if p.name not in SETTINGS and (rec := p.get_help_record(ctx)) is not None
+            if p.name not in SETTINGS
+            and p.name not in _ALIASES
+            and (rec := p.get_help_record(ctx)) is not None
         ]
         with formatter.section("General"):
             formatter.write_dl(general)
@@ -68,6 +75,11 @@ class GroupedCommand(click.Command):
                     record = param.get_help_record(ctx)
                     if record is not None:
                         records.append(record)
+                for alias, (target, _form) in _ALIASES.items():
+                    if target == info.name and info.group == group and alias in by_name:
+                        record = by_name[alias].get_help_record(ctx)
+                        if record is not None:
+                            records.append(record)
             if records:
                 with formatter.section((cls.__doc__ or group).strip().rstrip(".")):
                     formatter.write_dl(records)
@@ -80,11 +92,16 @@ def _fail(message: str, code: int) -> None:
 
 def _callback(**values: Any) -> None:
     config_file: Path | None = values.pop("config_file")
+    aliased = {alias: values.pop(alias) for alias in _ALIASES}
     flags: dict[str, Any] = {}
     for name, value in values.items():
         if value is None or (isinstance(value, tuple) and not value):
             continue
         flags[name] = list(value) if isinstance(value, tuple) else value
+    for alias, given in aliased.items():
+        target, form = _ALIASES[alias]
+        if given:
+            flags[target] = [*flags.get(target, []), *(form.format(v) for v in given)]
     try:
         config = load_config(flags, environ=os.environ, config_file=config_file)
     except ConfigError as exc:
@@ -109,9 +126,23 @@ def _callback(**values: Any) -> None:
         sys.exit(EXIT_OK)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"forno {__version__}")
+        ctx.exit(EXIT_OK)
+
+
 def build_command() -> click.Command:
     params: list[click.Parameter] = [
         click.Argument([_POSITIONAL], required=False, default=None, metavar="[MODULE:APP]"),
+        click.Option(
+            ["--version"],
+            is_flag=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_print_version,
+            help="Print forno's version and exit.",
+        ),
         click.Option(
             ["--config", "config_file"],
             type=click.Path(dir_okay=False, path_type=Path),
@@ -120,6 +151,15 @@ def build_command() -> click.Command:
         ),
     ]
     params += [_option(info) for name, info in SETTINGS.items() if name != _POSITIONAL]
+    params.append(
+        click.Option(
+            ["--uds", "uds"],
+            type=str,
+            multiple=True,
+            metavar="PATH",
+            help="Listen on the Unix socket PATH: the same as --bind unix:PATH; repeatable.",
+        )
+    )
     return GroupedCommand(
         name="forno",
         params=params,

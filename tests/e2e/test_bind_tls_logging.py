@@ -55,6 +55,41 @@ def test_port_zero_and_several_binds(tmp_path: Path) -> None:
     assert not uds.exists()
 
 
+def test_uds_flag_is_bind_unix(tmp_path: Path) -> None:
+    # --uds PATH (uvicorn's name) is --bind unix:PATH: it replaces host/port, takes --uds-mode.
+    uds = tmp_path / "alias.sock"
+    with serve("basic_asgi:app", "--uds", str(uds), "--uds-mode", "0o600", use_fd=False) as server:
+        log = server.wait_for_log(f"listening on unix:{uds}")
+        assert "listening on http://" not in log
+        with httpx.Client(transport=httpx.HTTPTransport(uds=str(uds))) as client:
+            assert client.get("http://forno/fast").text == "fast"
+        assert oct(uds.stat().st_mode & 0o777) == "0o600"
+        with socket.socket(socket.AF_UNIX) as raw:
+            raw.settimeout(10)
+            raw.connect(str(uds))
+            raw.sendall(b"GET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            (response,) = read_responses(raw, 1).responses
+        assert response.status == 200
+        assert response.body == b"fast"
+    assert not uds.exists()
+
+
+def test_uds_flag_adds_to_bind(tmp_path: Path) -> None:
+    uds = tmp_path / "both.sock"
+    args = ["--bind", "127.0.0.1:0", "--uds", str(uds)]
+    with serve("basic_asgi:app", *args, use_fd=False) as server:
+        server.wait_for_log(f"unix:{uds}")
+        log = server.wait_for_log("listening on http://127.0.0.1:")
+        port = next(
+            int(line.rsplit(":", 1)[1].split(" ")[0])
+            for line in log.splitlines()
+            if "listening on http://127.0.0.1:" in line
+        )
+        assert httpx.get(f"http://127.0.0.1:{port}/fast").text == "fast"
+        with httpx.Client(transport=httpx.HTTPTransport(uds=str(uds))) as client:
+            assert client.get("http://forno/fast").text == "fast"
+
+
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     ca = trustme.CA()

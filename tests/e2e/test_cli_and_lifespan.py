@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
@@ -94,6 +96,23 @@ def test_unknown_key_in_config_file(tmp_path: object) -> None:
     result = run_forno("--config", str(config))
     assert result.returncode == 2
     assert "prot: unknown setting" in result.stderr
+
+
+def test_version_flag_prints_version_and_exits() -> None:
+    import forno
+
+    for argv in (["--version"], ["--version", "--port", "notaport"], ["app:app", "--version"]):
+        result = run_forno(*argv)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == f"forno {forno.__version__}\n"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", forno.__version__)
+    # The installed console script is the same command.
+    script = Path(sys.executable).with_name("forno")
+    if script.exists():
+        out = subprocess.run(
+            [str(script), "--version"], capture_output=True, text=True, timeout=30, check=True
+        )
+        assert out.stdout.startswith("forno ")
 
 
 def test_help_groups_settings() -> None:
