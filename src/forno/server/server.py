@@ -66,7 +66,9 @@ class Server:
                 from forno.wsgi.runner import wsgi_cycle_factory  # noqa: PLC0415
             except ImportError:
                 raise RuntimeError("WSGI apps are not supported by this build of forno") from None
-            pool = ThreadPool(config.wsgi.threads)
+            pool = ThreadPool(
+                config.wsgi.threads, track_busy=config.wsgi.wsgi_slow_request_threshold > 0
+            )
             self.wsgi_threads = pool.busy_since
             factory, cleanup = wsgi_cycle_factory(self.loaded.app, config, loop, pool)
             self.shutdown_cleanups.append(cleanup)

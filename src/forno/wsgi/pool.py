@@ -19,7 +19,7 @@ Job = Callable[[], None]
 
 
 class ThreadPool:
-    def __init__(self, size: int, name: str = "forno-wsgi") -> None:
+    def __init__(self, size: int, name: str = "forno-wsgi", *, track_busy: bool = False) -> None:
         if size < 1:
             raise ValueError("a thread pool needs at least one thread")
         self.size = size
@@ -29,9 +29,10 @@ class ThreadPool:
         self._lock = threading.Lock()
         self._idle = 0
         self._closed = False
-        # thread ident -> time.monotonic() its current job started: read (never written) by the
-        # server's watchdog thread to report requests that run too long.
-        self.busy_since: dict[int, float] = {}
+        # With ``track_busy``: thread ident -> time.monotonic() its current job started, read
+        # (never written) by the server's watchdog thread to report requests that run too long.
+        # None otherwise, so a pool nobody watches pays no clock read or dict update per job.
+        self.busy_since: dict[int, float] | None = {} if track_busy else None
 
     @property
     def threads(self) -> int:
@@ -61,12 +62,13 @@ class ThreadPool:
             job = jobs.get()
             if job is None:
                 return
-            busy[ident] = time.monotonic()
+            if busy is not None:
+                busy[ident] = time.monotonic()
             try:
                 job()
             except BaseException:  # pragma: no cover - jobs handle their own errors
                 logger.exception("internal error in a WSGI thread")
-            finally:
+            if busy is not None:
                 del busy[ident]
             with self._lock:
                 self._idle += 1

@@ -32,17 +32,16 @@ def wsgi_cycle_factory(
     app: WSGIApp,
     config: Config,
     loop: asyncio.AbstractEventLoop,
-    pool: ThreadPool | None = None,
+    pool: ThreadPool,
 ) -> tuple[Callable[[RequestHead, HTTPChannel], WSGICycle], Callable[[float], Awaitable[None]]]:
-    """A factory of one ``WSGICycle`` per request, and ``cleanup(timeout)`` for shutdown.
+    """A factory of one ``WSGICycle`` per request on ``pool``, and ``cleanup(timeout)``.
 
-    ``pool`` is the server's when it watches the pool's threads; by default one of
-    ``config.wsgi.threads`` threads.
+    The server owns the pool (its watchdog may read the pool's busy threads).
     """
     runtime = WSGIRuntime(
         app=app,
         loop=loop,
-        pool=pool if pool is not None else ThreadPool(config.wsgi.threads),
+        pool=pool,
         body_limit=config.http.body_buffer_size,
         write_limit=config.http.write_buffer_size,
         multiprocess=config.workers.workers > 1,

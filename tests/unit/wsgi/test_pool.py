@@ -76,7 +76,7 @@ def test_size_must_be_positive() -> None:
 
 
 def test_busy_since_holds_each_running_job_and_only_while_it_runs() -> None:
-    pool = ThreadPool(1)
+    pool = ThreadPool(1, track_busy=True)
     started = threading.Event()
     release = threading.Event()
     finished = threading.Event()
