@@ -8,7 +8,13 @@ import time
 
 import httpx
 
-from tests.support.raw import connect, exchange, read_responses, wait_for_close
+from tests.support.raw import (
+    connect,
+    exchange,
+    read_responses,
+    send_until_refused,
+    wait_for_close,
+)
 from tests.support.server import serve
 
 
@@ -35,11 +41,7 @@ def test_endless_header_is_cut_off_without_buffering_it() -> None:
         connect(server.port) as sock,
     ):
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Endless: ")
-        try:
-            for _ in range(200):
-                sock.sendall(b"a" * 4096)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        send_until_refused(sock, b"a" * 4096, 200)
         result = read_responses(sock, 1, wait_close=True)
         assert result.closed
         assert not result.responses or result.responses[0].status == 431
@@ -212,11 +214,7 @@ def test_trailer_flood_431() -> None:
 def test_endless_chunk_extension_400() -> None:
     with serve("basic_asgi:app") as server, connect(server.port) as sock:
         sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;e=")
-        try:
-            for _ in range(100):
-                sock.sendall(b"a" * 4096)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        send_until_refused(sock, b"a" * 4096, 100)
         # A recv timeout also reads as "closed" here, so the server must close well before it.
         sock.settimeout(3.0)
         started = time.monotonic()

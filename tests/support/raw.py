@@ -40,6 +40,15 @@ def connect(port: int, host: str = "127.0.0.1", timeout: float = TIMEOUT) -> soc
     return sock
 
 
+def send_until_refused(sock: socket.socket, data: bytes, times: int) -> None:
+    """Send ``data`` up to ``times`` times, stopping quietly once the server refuses more."""
+    try:
+        for _ in range(times):
+            sock.sendall(data)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
 def read_responses(
     sock: socket.socket,
     count: int,

@@ -58,6 +58,13 @@ def test_exported_error_types() -> None:
     assert forno.errors.ProtocolError("x").status == 400
 
 
+def assert_runs_in_a_fresh_process(code: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def test_import_config_does_not_import_the_server() -> None:
     code = (
         "import forno.config, sys; "
@@ -65,10 +72,7 @@ def test_import_config_does_not_import_the_server() -> None:
         "if m in sys.modules]; "
         "assert not loaded, loaded"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
-    )
-    assert result.returncode == 0, result.stderr
+    assert_runs_in_a_fresh_process(code)
 
 
 def test_import_forno_then_run_and_serve_resolve_in_a_fresh_process() -> None:
@@ -77,10 +81,7 @@ def test_import_forno_then_run_and_serve_resolve_in_a_fresh_process() -> None:
         "from forno import run, serve; import forno.api; "
         "assert run is forno.api.run and serve is forno.api.serve"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
-    )
-    assert result.returncode == 0, result.stderr
+    assert_runs_in_a_fresh_process(code)
 
 
 @pytest.mark.parametrize("settings", [{"workers": 2}, {"reload": True}])
