@@ -20,6 +20,8 @@ class MemoryTransport:
         self.output = bytearray()
         self.closed = asyncio.Event()
         self.reading_paused = False
+        #: Set on every write, close and pause/resume, for tests that wait for progress.
+        self.changed = asyncio.Event()
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8000)}.get(
@@ -34,18 +36,22 @@ class MemoryTransport:
 
     def write(self, data: bytes) -> None:
         self.output += data
+        self.changed.set()
 
     def pause_reading(self) -> None:
         self.reading_paused = True
+        self.changed.set()
 
     def resume_reading(self) -> None:
         self.reading_paused = False
+        self.changed.set()
 
     def close(self) -> None:
         self.closed.set()
+        self.changed.set()
 
     def abort(self) -> None:
-        self.closed.set()
+        self.close()
 
     def is_closing(self) -> bool:
         return self.closed.is_set()
@@ -53,10 +59,10 @@ class MemoryTransport:
 
 @asynccontextmanager
 async def h1_connection(
-    app: Any, **settings: Any
+    app: Any, interface: Interface = Interface.ASGI3, **settings: Any
 ) -> AsyncIterator[tuple[H1Connection, MemoryTransport]]:
     config = Config().replace(access_log=False, lifespan="off", **settings)
-    server = Server(config, LoadedApp(app, Interface.ASGI3, "test"), sockets=[])
+    server = Server(config, LoadedApp(app, interface, "test"), sockets=[])
     await server.startup()
     assert server.state is not None
     transport = MemoryTransport()
