@@ -51,6 +51,11 @@ class LogLevel(enum.StrEnum):
     TRACE = "trace"
 
 
+class LogFormat(enum.StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 class ClientCertMode(enum.StrEnum):
     NONE = "none"
     OPTIONAL = "optional"
@@ -212,6 +217,11 @@ class LogSettings:
     """Logging."""
 
     log_level: LogLevel = setting(LogLevel.INFO, "Level of the forno.error logger.")
+    log_format: LogFormat = setting(
+        LogFormat.TEXT,
+        "text: one human-readable line per record; json: one JSON object per line, for the"
+        " error and access logs alike.",
+    )
     access_log: bool = setting(True, "Log one line per request on forno.access.")
     log_config: Path | None = setting(
         None, "logging dictConfig file (.json, .yaml/.yml) or fileConfig (.ini)."
