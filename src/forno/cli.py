@@ -173,5 +173,12 @@ def build_command() -> click.Command:
 
 
 def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["lab"]:
+        # `forno lab`: app import strings always contain a colon, so "lab" cannot be one.
+        from forno.lab.cli import main as lab_main  # noqa: PLC0415  (only when asked for)
+
+        lab_main(args[1:])
+        return
     command = build_command()
     command.main(args=argv, prog_name="forno")

@@ -1,0 +1,56 @@
+"""The timeline as text: one header line per lane (its total and ideal), one bar per user."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from forno.lab.timeline import LaneResult
+
+
+def _fmt(seconds: float | None) -> str:
+    return "failed" if seconds is None else f"{seconds:.2f} s"
+
+
+def render(results: Sequence[LaneResult], width: int = 60, *, ascii_only: bool = False) -> str:
+    """All lanes on one time axis, ``width`` columns from 0 to the latest response."""
+    full, empty = ("#", ".") if ascii_only else ("█", "·")
+    ends = [r.arrived for result in results for r in result.requests if r.arrived is not None]
+    axis = max(ends, default=0.0) or 1.0
+    scale = width / axis
+    title_width = max((len(result.title) for result in results), default=0)
+    lines: list[str] = []
+    if results:
+        first = results[0]
+        lines.append(
+            f"forno lab: {first.users} user(s), {first.delay:g} s each, "
+            f"{len(results)} lane(s) at once; time axis 0 to {axis:.2f} s"
+        )
+    for result in results:
+        lines.append("")
+        lines.append(
+            f"{result.title:<{title_width}}  total {_fmt(result.total)}  "
+            f"(ideal {result.ideal:.2f} s)"
+        )
+        for request in sorted(result.requests, key=lambda r: r.user):
+            start = min(width, round(request.sent * scale))
+            if request.arrived is None:
+                bar = empty * width
+                note = f"error: {request.error}"
+            else:
+                end = max(start + 1, min(width, round(request.arrived * scale)))
+                bar = empty * start + full * (end - start) + empty * (width - end)
+                note = f"{request.arrived - request.sent:.2f} s"
+                if request.pid is not None:
+                    note += f"  pid {request.pid}"
+            lines.append(f"  user {request.user + 1:>2} |{bar}| {note}")
+        if result.detector is not None:
+            detector = result.detector
+            lines.append(
+                f"  blocking detector: {detector['file']}:{detector['line']} "
+                f"in {detector['function']}"
+            )
+        elif result.lane == "asgi-blocking":
+            lines.append("  blocking detector: no report (is --blocking-threshold 0?)")
+        if result.error:
+            lines.append(f"  error: {result.error}")
+    return "\n".join(lines) + "\n"
