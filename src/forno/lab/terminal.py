@@ -12,8 +12,12 @@ def _fmt(seconds: float | None) -> str:
 
 
 def render(results: Sequence[LaneResult], width: int = 60, *, ascii_only: bool = False) -> str:
-    """All lanes on one time axis, ``width`` columns from 0 to the latest response."""
-    full, empty = ("#", ".") if ascii_only else ("█", "·")
+    """All lanes on one time axis, ``width`` columns from 0 to the latest response.
+
+    A bar runs from the moment the request was sent to the moment its response arrived: light
+    while it waited, solid while the app worked on it (the server's own start and end).
+    """
+    full, wait, empty = ("#", "-", ".") if ascii_only else ("█", "░", "·")
     ends = [r.arrived for result in results for r in result.requests if r.arrived is not None]
     axis = max(ends, default=0.0) or 1.0
     scale = width / axis
@@ -38,7 +42,16 @@ def render(results: Sequence[LaneResult], width: int = 60, *, ascii_only: bool =
                 note = f"error: {request.error}"
             else:
                 end = max(start + 1, min(width, round(request.arrived * scale)))
-                bar = empty * start + full * (end - start) + empty * (width - end)
+                served = request.served or (request.sent, request.arrived)
+                s_start = max(start, min(end - 1, round(served[0] * scale)))
+                s_end = max(s_start + 1, min(end, round(served[1] * scale)))
+                bar = (
+                    empty * start
+                    + wait * (s_start - start)
+                    + full * (s_end - s_start)
+                    + wait * (end - s_end)
+                    + empty * (width - end)
+                )
                 note = f"{request.arrived - request.sent:.2f} s"
                 if request.pid is not None:
                     note += f"  pid {request.pid}"

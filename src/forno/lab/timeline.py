@@ -30,6 +30,15 @@ class Request:
     def seconds(self) -> float | None:
         return None if self.arrived is None else self.arrived - self.sent
 
+    @property
+    def served(self) -> tuple[float, float] | None:
+        """When the app was working on it: the server's times, else sent to arrived."""
+        if self.server_start is not None and self.server_end is not None:
+            return self.server_start, self.server_end
+        if self.arrived is None:
+            return None
+        return self.sent, self.arrived
+
 
 @dataclass(slots=True)
 class LaneResult:
@@ -64,17 +73,16 @@ class LaneResult:
 
 
 def any_overlap(requests: list[Request]) -> bool:
-    """True when some two requests were in flight at once for part of their time.
+    """True when the app worked on some two requests at once for part of their time.
 
-    Half the shorter request's length is the bar: two requests that merely touch (one arrives
-    a few milliseconds after the next was sent, as a serialising server's back-to-back answers
-    do) do not count, while truly concurrent ones share far more than that.
+    Every user sends at the same moment, so the bars from sent to arrived always overlap; what
+    tells the lanes apart is whether the *served* parts (``Request.served``) do. Half the
+    shorter one's length is the bar: two that merely touch (a serialising server starts the
+    next a few milliseconds after the last ended) do not count.
     """
-    done = sorted(
-        ((r.sent, r.arrived) for r in requests if r.arrived is not None), key=lambda pair: pair[0]
-    )
-    for i, (start_a, end_a) in enumerate(done):
-        for start_b, end_b in done[i + 1 :]:
+    spans = sorted(span for r in requests if (span := r.served) is not None)
+    for i, (start_a, end_a) in enumerate(spans):
+        for start_b, end_b in spans[i + 1 :]:
             shared = min(end_a, end_b) - max(start_a, start_b)
             if shared > 0.5 * min(end_a - start_a, end_b - start_b):
                 return True
@@ -97,4 +105,4 @@ def rounds(users: int, parallel: int) -> int:
 
 
 def ideal_total(users: int, delay: float, parallel: int) -> float:
-    return rounds(users, parallel) * delay
+    return round(rounds(users, parallel) * delay, 6)
