@@ -46,7 +46,7 @@ def browser() -> Iterator[Any]:
         "--no-sandbox",  # root in a container has no user namespace for the sandbox
         "--disable-dev-shm-usage",
         "--disable-gpu",
-        "--window-size=1040,900",
+        "--window-size=1100,900",
     ):
         options.add_argument(argument)
     service = Service(executable_path=str(shutil.which("chromedriver")))
@@ -104,7 +104,7 @@ def test_the_page_shows_what_each_lane_does_with_three_users(browser: Any, tmp_p
         height = browser.execute_script("return document.documentElement.scrollHeight")
         browser.execute_cdp_cmd(
             "Emulation.setDeviceMetricsOverride",
-            {"width": 1040, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            {"width": 1100, "height": height, "deviceScaleFactor": 1, "mobile": False},
         )
         shot = save_screenshot(browser.get_screenshot_as_png(), tmp_path)
         assert shot.stat().st_size > 10_000

@@ -20,7 +20,8 @@ from tests.support.server import REPO_ROOT, serve
 
 WIDTH = 60
 HEADER = re.compile(
-    r"^(?P<title>\S.*?)\s+total (?P<total>[\d.]+) s\s+\(ideal (?P<ideal>[\d.]+) s\)$"
+    r"^(?P<title>\S.*?)\s+total (?P<total>[\d.]+) s\s+\(ideal (?P<ideal>[\d.]+) s\)"
+    r"(?:\s+(?P<mib>\d+) MiB in (?P<processes>\d+) process\(es\))?$"
 )
 USER = re.compile(r"^  user\s+(?P<user>\d+) \|(?P<bar>.*)\| (?P<seconds>[\d.]+) s")
 AXIS = re.compile(r"time axis 0 to (?P<axis>[\d.]+) s")
@@ -42,12 +43,15 @@ def parse(
     totals: dict[str, float] = {}
     served: dict[str, list[tuple[float, float]]] = {}
     notes: dict[str, str] = {}
+    memory: dict[str, tuple[int, int]] = {}
     lane = ""
     for line in output.splitlines():
         if header := HEADER.match(line):
             lane = TITLES[header["title"]]
             totals[lane] = float(header["total"])
             served[lane] = []
+            if header["mib"]:
+                memory[lane] = (int(header["mib"]), int(header["processes"]))
         elif user := USER.match(line):
             bar = user["bar"]
             assert len(bar) == WIDTH, line
@@ -56,7 +60,7 @@ def parse(
             served[lane].append((solid[0] * per_column, (solid[-1] + 1) * per_column))
         elif line.strip() and lane:
             notes[lane] = line.strip()
-    return totals, served, notes
+    return totals, served, notes, memory
 
 
 def test_forno_lab_prints_the_timeline_and_the_detector_line() -> None:
@@ -70,13 +74,18 @@ def test_forno_lab_prints_the_timeline_and_the_detector_line() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    totals, served, notes = parse(done.stdout)
+    totals, served, notes, memory = parse(done.stdout)
     assert_claims(totals, served, done.stdout)
     assert all(len(spans) == USERS for spans in served.values()), done.stdout
     # The blocking detector names the pitfall's time.sleep, file:line, under its lane.
     expected = f"{os.path.join('forno', 'lab', 'apps.py')}:{pitfall_line()} in pitfall"
     assert notes["asgi-blocking"].startswith("blocking detector: "), done.stdout
     assert notes["asgi-blocking"].endswith(expected), done.stdout
+    if sys.platform == "linux":
+        # The price of processes: a supervisor and a worker per user, each with its own memory.
+        assert memory["wsgi-1-thread"][1] == 1, done.stdout
+        assert memory["wsgi-workers"][1] == USERS + 1, done.stdout
+        assert memory["wsgi-workers"][0] > memory["wsgi-1-thread"][0], done.stdout
 
 
 def test_bad_arguments_are_a_usage_error() -> None:

@@ -202,6 +202,12 @@ class LaneServer:
                 await get_json("127.0.0.1", self.port, "/ping", timeout=min(1.0, remaining))
                 return
 
+    def memory(self) -> tuple[int, int] | None:
+        """(Resident bytes, processes) of the lane's process group; None where /proc is not."""
+        if self.process is None:
+            return None
+        return group_memory(self.process.pid)
+
     def terminate(self) -> None:
         """Ask the lane's forno to stop (its graceful shutdown ends its workers too)."""
         if self.process is not None and self.process.poll() is None:
@@ -222,6 +228,30 @@ class LaneServer:
     def stop(self) -> None:
         self.terminate()
         self.finish()
+
+
+def group_memory(pgid: int, proc: Path = Path("/proc")) -> tuple[int, int] | None:
+    """Sum of VmRSS over the processes of group ``pgid`` (Linux ``/proc``), and their count."""
+    if not proc.is_dir():
+        return None
+    total = count = 0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # Field 5 of stat is the process group; the command name (field 2) may hold spaces.
+            stat = (entry / "stat").read_text()
+            if int(stat.rpartition(")")[2].split()[2]) != pgid:
+                continue
+            status = (entry / "status").read_text()
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile, or not ours to read
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+                count += 1
+                break
+    return (total, count) if count else None
 
 
 class LaneServers:

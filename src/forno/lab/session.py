@@ -77,6 +77,9 @@ async def run_lab(
     )
     for spec, result, requests in zip(specs, results, measured, strict=True):
         result.requests = requests
+        memory = running[spec.id].memory()
+        if memory is not None:
+            result.memory_bytes, result.processes = memory
         if spec.detector:
             result.detector = await _detector_report(ports[spec.id])
         await emit({"type": "lane", "result": result.as_dict()})

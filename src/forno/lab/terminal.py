@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from forno.lab.timeline import LaneResult
 
+MIB = 1024 * 1024
+
 
 def _fmt(seconds: float | None) -> str:
     return "failed" if seconds is None else f"{seconds:.2f} s"
@@ -31,9 +33,12 @@ def render(results: Sequence[LaneResult], width: int = 60, *, ascii_only: bool =
         )
     for result in results:
         lines.append("")
+        memory = ""
+        if result.memory_bytes is not None:
+            memory = f"  {result.memory_bytes / MIB:.0f} MiB in {result.processes} process(es)"
         lines.append(
             f"{result.title:<{title_width}}  total {_fmt(result.total)}  "
-            f"(ideal {result.ideal:.2f} s)"
+            f"(ideal {result.ideal:.2f} s){memory}"
         )
         for request in sorted(result.requests, key=lambda r: r.user):
             start = min(width, round(request.sent * scale))

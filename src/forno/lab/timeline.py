@@ -51,6 +51,9 @@ class LaneResult:
     # The blocking detector's report (pitfall lane): {"file", "line", "function", "message"}.
     detector: dict[str, Any] | None = None
     error: str | None = None
+    # Resident memory of the lane's server (all its processes) after the run, and how many.
+    memory_bytes: int | None = None
+    processes: int | None = None
 
     @property
     def total(self) -> float | None:

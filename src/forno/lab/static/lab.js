@@ -7,7 +7,7 @@
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
-const ROW = 18, HEAD = 26, LEFT = 70, RIGHT = 150, WIDTH = 960;
+const ROW = 18, HEAD = 26, LEFT = 70, RIGHT = 150, WIDTH = 1000;
 const COLORS = ["#3b6fb6", "#d9822b", "#3c9a5f", "#9b59b6", "#c0392b", "#16a085",
                 "#7f8c8d", "#b8860b"];
 
@@ -67,8 +67,12 @@ function draw() {
     const done = lane.result;
     const total = done ? done.total : null;
     svg.appendChild(el("text", { x: 4, y: y + 16, class: "lane-title" }, lane.title));
-    const summary = done ? `total ${seconds(total)} · ideal ${seconds(done.ideal)}`
-                         : `ideal ${seconds(lane.ideal)}`;
+    let summary = done ? `total ${seconds(total)} · ideal ${seconds(done.ideal)}`
+                       : `ideal ${seconds(lane.ideal)}`;
+    if (done && done.memory_bytes) {
+      summary = `${(done.memory_bytes / 1048576).toFixed(0)} MiB in ${done.processes} ` +
+        `process${done.processes === 1 ? "" : "es"} · ` + summary;
+    }
     svg.appendChild(el("text", { x: WIDTH - 4, y: y + 16, "text-anchor": "end" }, summary));
     y += HEAD;
     const pids = [];
