@@ -165,7 +165,8 @@ def build_command() -> click.Command:
         params=params,
         callback=_callback,
         help=(
-            "Serve a WSGI or ASGI app: forno module:app. Without an app, serves forno's demo. "
+            "Serve a WSGI or ASGI app: forno module:app. Without an app, serves forno's demo, "
+            "the concurrency lab (forno lab --help: the same in a terminal). "
             "Every flag is also a FORNO_* environment variable and a key of the --config file."
         ),
         context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},

@@ -15,7 +15,7 @@ import pytest
 
 from forno.lab.lanes import LANES
 from tests.support.lab import DELAY, USERS, assert_claims, pitfall_line
-from tests.support.processes import alive, kill_all, wait_until
+from tests.support.processes import alive, free_listener, kill_all, start_forno, wait_until
 from tests.support.server import REPO_ROOT, serve
 
 WIDTH = 60
@@ -172,3 +172,19 @@ def test_run_requests_outside_the_bounds_get_400() -> None:
             response = httpx.get(server.url + "/api/run", params=params, timeout=10)
             assert response.status_code == 400, (params, response.text)
             assert response.json()["error"]
+
+
+def test_forno_with_no_app_serves_the_lab_page() -> None:
+    sock = free_listener()
+    port = sock.getsockname()[1]
+    # No app named at all (as `make run` does), on a socket handed over systemd-style.
+    with start_forno([], systemd_socket=sock) as started:
+        sock.close()
+        started.wait_log("forno ready")
+        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+        assert page.status_code == 200
+        assert "forno concurrency lab" in page.text
+        script = httpx.get(f"http://127.0.0.1:{port}/lab.js", timeout=10)
+        assert script.headers["content-type"].startswith("text/javascript")
+        lanes = httpx.get(f"http://127.0.0.1:{port}/api/lanes", timeout=10).json()["lanes"]
+        assert [lane["id"] for lane in lanes] == [lane.id for lane in LANES]
