@@ -188,3 +188,24 @@ def test_forno_with_no_app_serves_the_lab_page() -> None:
         assert script.headers["content-type"].startswith("text/javascript")
         lanes = httpx.get(f"http://127.0.0.1:{port}/api/lanes", timeout=10).json()["lanes"]
         assert [lane["id"] for lane in lanes] == [lane.id for lane in LANES]
+
+
+def test_a_page_closed_mid_run_does_not_wedge_the_lab() -> None:
+    params = {"users": 2, "delay": 1, "lanes": "asgi-await"}
+    with serve("forno.demo:app") as server:
+        server.wait_ready()
+        url = server.url + "/api/run"
+        with httpx.stream("GET", url, params=params, timeout=60) as response:
+            assert response.status_code == 200
+            first = next(response.iter_lines())
+            assert '"type": "starting"' in first
+        # One run at a time: until the abandoned one ends, another is refused, never queued.
+
+        def next_run() -> httpx.Response | None:
+            again = httpx.get(url, params={**params, "delay": 0.2}, timeout=60)
+            return None if again.status_code == 409 else again
+
+        again = wait_until(next_run, 30, "the abandoned run to end")
+        assert isinstance(again, httpx.Response)
+        assert again.status_code == 200
+        assert '"type": "done"' in again.text, again.text

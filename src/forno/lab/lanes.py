@@ -279,8 +279,8 @@ class LaneServers:
                 started.append(server)
         if stale:
             await asyncio.to_thread(_stop_all, stale)
-        for server in started:
-            server.start()
+        # fork+exec of several interpreters takes a while: off the loop, which serves the page.
+        await asyncio.to_thread(_start_all, started)
         results = await asyncio.gather(
             *(server.wait_ready() for server in started), return_exceptions=True
         )
@@ -295,6 +295,11 @@ class LaneServers:
             servers = list(self._servers.values())
             self._servers.clear()
         _stop_all(servers)
+
+
+def _start_all(servers: list[LaneServer]) -> None:
+    for server in servers:
+        server.start()
 
 
 def _stop_all(servers: list[LaneServer]) -> None:

@@ -10,7 +10,9 @@ The lane servers stop at lifespan shutdown, so Ctrl-C on ``forno`` leaves none b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import time
 from importlib.resources import files
 from typing import Any
 from urllib.parse import parse_qs
@@ -84,9 +86,19 @@ class Lab:
                 self.servers = LaneServers()
             await start(send, 200, b"application/x-ndjson")
 
+            gone = False
+
             async def emit(event: dict[str, Any]) -> None:
+                # A page closed mid-run: the run still finishes (it is bounded) and the lanes
+                # stay consistent for the next one; there is just nobody to tell.
+                nonlocal gone
+                if gone:
+                    return
                 line = json.dumps(event).encode() + b"\n"
-                await send({"type": "http.response.body", "body": line, "more_body": True})
+                try:
+                    await send({"type": "http.response.body", "body": line, "more_body": True})
+                except OSError:
+                    gone = True
 
             try:
                 results = await run_lab(self.servers, lanes, params, emit)
@@ -94,7 +106,9 @@ class Lab:
                 await emit({"type": "error", "error": str(exc)})
             else:
                 await emit({"type": "done", "results": [r.as_dict() for r in results]})
-            await send({"type": "http.response.body", "body": b""})
+            if not gone:
+                with contextlib.suppress(OSError):
+                    await send({"type": "http.response.body", "body": b""})
 
 
 def parse_run(query: str) -> tuple[list[str], Params]:
@@ -125,8 +139,6 @@ async def legacy(path: str, send: Send) -> None:
     loop = asyncio.get_running_loop()
     started = loop.time()
     if path == "/blocking":
-        import time  # noqa: PLC0415
-
         time.sleep(LEGACY_DELAY)  # noqa: ASYNC251  (blocking on purpose: that is the demo)
     else:
         await asyncio.sleep(LEGACY_DELAY)

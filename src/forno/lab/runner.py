@@ -121,14 +121,18 @@ async def connect_users(
     """
     connections: list[Connection] = []
     pids: list[int] = []
-    for _ in range(users):
-        connection = await Connection.open("127.0.0.1", port, timeout)
-        connections.append(connection)
-    for connection in connections:
-        _status, payload = await connection.get_json("/ping", timeout)
-        pids.append(int(payload.get("pid", 0)))
-    if spread_over > 1:
-        await _spread(connections, pids, port, min(users, spread_over), timeout)
+    try:
+        for _ in range(users):
+            connections.append(await Connection.open("127.0.0.1", port, timeout))
+        for connection in connections:
+            _status, payload = await connection.get_json("/ping", timeout)
+            pids.append(int(payload.get("pid", 0)))
+        if spread_over > 1:
+            await _spread(connections, pids, port, min(users, spread_over), timeout)
+    except BaseException:
+        for connection in connections:
+            connection.close()
+        raise
     return connections
 
 

@@ -7,7 +7,16 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from forno.lab.lanes import BY_ID, MAX_DELAY, MAX_USERS, MIN_DELAY, LaneServers, Params
+from forno.lab.lanes import (
+    BY_ID,
+    MAX_DELAY,
+    MAX_USERS,
+    MIN_DELAY,
+    READY_TIMEOUT,
+    LaneError,
+    LaneServers,
+    Params,
+)
 from forno.lab.runner import Connection, Emit, HTTPError, connect_users, get_json, run_requests
 from forno.lab.timeline import LaneResult, ideal_total
 
@@ -57,16 +66,28 @@ async def run_lab(
         for spec in specs
     ]
     ports = {spec.id: running[spec.id].port for spec in specs}
-    connected: list[list[Connection]] = await asyncio.gather(
+    attempts = await asyncio.gather(
         *(
             connect_users(
                 ports[spec.id],
                 params.users,
                 spread_over=params.workers if spec.spread else 0,
+                # Spreading waits for every worker, and workers boot after their lane answers.
+                timeout=READY_TIMEOUT,
             )
             for spec in specs
-        )
+        ),
+        return_exceptions=True,
     )
+    connected: list[list[Connection]] = [a for a in attempts if isinstance(a, list)]
+    failed = [a for a in attempts if isinstance(a, BaseException)]
+    if failed:
+        for connections in connected:
+            for connection in connections:
+                connection.close()
+        if not isinstance(failed[0], HTTPError | OSError | TimeoutError):
+            raise failed[0]
+        raise LaneError(f"connecting the users to the lanes failed: {failed[0]!r}")
     await emit({"type": "ready", "lanes": [r.as_dict() for r in results]})
     origin = time.monotonic()
     measured = await asyncio.gather(
@@ -77,7 +98,7 @@ async def run_lab(
     )
     for spec, result, requests in zip(specs, results, measured, strict=True):
         result.requests = requests
-        memory = running[spec.id].memory()
+        memory = await asyncio.to_thread(running[spec.id].memory)  # a walk over /proc
         if memory is not None:
             result.memory_bytes, result.processes = memory
         if spec.detector:
