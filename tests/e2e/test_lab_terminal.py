@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import os
 import re
 import signal
@@ -13,7 +15,7 @@ import httpx
 import psutil
 import pytest
 
-from forno.lab.lanes import LANES
+from forno.lab.lanes import BY_ID, LANES, LaneError, LaneServer
 from tests.support.lab import DELAY, USERS, assert_claims, pitfall_line
 from tests.support.processes import alive, free_listener, kill_all, start_forno, wait_until
 from tests.support.server import REPO_ROOT, serve
@@ -209,3 +211,16 @@ def test_a_page_closed_mid_run_does_not_wedge_the_lab() -> None:
         assert isinstance(again, httpx.Response)
         assert again.status_code == 200
         assert '"type": "done"' in again.text, again.text
+
+
+def test_a_lane_that_cannot_start_is_a_clear_error() -> None:
+    spec = dataclasses.replace(BY_ID["asgi-await"], app="forno.lab.apps:no_such_app")
+    server = LaneServer(spec, ())
+    server.start()
+    try:
+        with pytest.raises(LaneError, match="forno exited") as info:
+            asyncio.run(server.wait_ready(timeout=30))
+        assert "no_such_app" in str(info.value)
+    finally:
+        server.stop()
+    assert not server.alive()

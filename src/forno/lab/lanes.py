@@ -35,6 +35,8 @@ MIN_DELAY = 0.2  # below the blocking detector's 0.1 s threshold nothing would b
 MAX_DELAY = 10.0
 # A lane server that is not answering /ping this long after it was started failed to start.
 READY_TIMEOUT = 30.0
+# The pause between two readiness checks that failed outright (not merely waited).
+READY_RETRY = 0.05
 # How long a lane's main process gets to exit after SIGTERM before its group is killed.
 STOP_TIMEOUT = 5.0
 # Lines of a failed lane's log quoted in the error.
@@ -198,8 +200,12 @@ class LaneServer:
             if remaining <= 0:
                 raise LaneError(f"lane {self.spec.id}: not ready after {timeout:g} s")
             # The socket listens already: the request waits in its backlog until the app is up.
-            with contextlib.suppress(HTTPError, OSError, asyncio.TimeoutError):
+            try:
                 await get_json("127.0.0.1", self.port, "/ping", timeout=min(1.0, remaining))
+            except (HTTPError, OSError, TimeoutError):
+                # Refused or cut off: the child is going down. Look again shortly, not at once.
+                await asyncio.sleep(READY_RETRY)
+            else:
                 return
 
     def memory(self) -> tuple[int, int] | None:
