@@ -15,6 +15,7 @@ from forno.lab.lanes import (
     READY_TIMEOUT,
     LaneError,
     LaneServers,
+    LaneSpec,
     Params,
 )
 from forno.lab.runner import Connection, Emit, HTTPError, connect_users, get_json, run_requests
@@ -90,20 +91,20 @@ async def run_lab(
         raise LaneError(f"connecting the users to the lanes failed: {failed[0]!r}")
     await emit({"type": "ready", "lanes": [r.as_dict() for r in results]})
     origin = time.monotonic()
-    measured = await asyncio.gather(
-        *(
-            run_requests(spec.id, connections, params.delay, origin, emit)
-            for spec, connections in zip(specs, connected, strict=True)
-        )
-    )
-    for spec, result, requests in zip(specs, results, measured, strict=True):
-        result.requests = requests
+
+    async def lane(spec: LaneSpec, result: LaneResult, connections: list[Connection]) -> None:
+        # Each lane reports as soon as its own last answer is in, not when the slowest is.
+        result.requests = await run_requests(spec.id, connections, params.delay, origin, emit)
         memory = await asyncio.to_thread(running[spec.id].memory)  # a walk over /proc
         if memory is not None:
             result.memory_bytes, result.processes = memory
         if spec.detector:
             result.detector = await _detector_report(ports[spec.id])
         await emit({"type": "lane", "result": result.as_dict()})
+
+    await asyncio.gather(
+        *(lane(*job) for job in zip(specs, results, connected, strict=True)),
+    )
     return results
 
 
