@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e . --group dev
 	touch $(STAMP)
 
-## make run [APP=module:app] [ARGS="--port 8080 ..."]: serve an app (forno's demo app when APP is empty)
+## make run [APP=module:app] [ARGS="--port 8080 ..."]: serve an app (forno's demo, the
+## concurrency lab of docs/lab.md, when APP is empty)
 run: $(STAMP)
 	$(BIN)/forno $(APP) $(ARGS)
 

@@ -104,8 +104,10 @@ function draw() {
     }
     if (done && done.detector) {
       const d = done.detector;
-      svg.appendChild(el("text", { x: 8, y: y + 14, class: "detector" },
-        `blocking detector: ${d.file}:${d.line} in ${d.function}`));
+      const line = el("text", { x: 8, y: y + 14, class: "detector" },
+        `blocking detector: ${d.file}:${d.line} in ${d.function}`);
+      line.appendChild(el("title", {}, d.message));  // the detector's whole log line, on hover
+      svg.appendChild(line);
       y += ROW + 2;
     } else if (lane.id === "asgi-blocking" && done) {
       svg.appendChild(el("text", { x: 8, y: y + 14, class: "detector" },
