@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 APP ?=
 ARGS ?=
 
-.PHONY: run test check lint typecheck unit format bench bench-smoke autobahn autobahn-quick clean
+.PHONY: run test check lint typecheck unit format bench bench-smoke autobahn autobahn-quick clean \
+	browser lab-screenshot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,13 +15,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e . --group dev
 	touch $(STAMP)
 
-## make run [APP=module:app] [ARGS="--port 8080 ..."]: serve an app (forno's demo app when APP is empty)
+## make run [APP=module:app] [ARGS="--port 8080 ..."]: serve an app (forno's demo, the
+## concurrency lab of docs/lab.md, when APP is empty)
 run: $(STAMP)
 	$(BIN)/forno $(APP) $(ARGS)
 
 ## make test: lint, type-check, the whole test suite, the benchmark smoke run and the quick
 ## Autobahn WebSocket conformance run (everything CI runs)
-test: check unit bench-smoke autobahn-quick
+test: browser check unit bench-smoke autobahn-quick
+
+## make browser: install Debian's chromium and chromium-driver (apt-get, as root) for the lab's
+## browser test, unless they are there already
+browser:
+	scripts/install-browser
+
+## make lab-screenshot: run the lab's browser test and refresh docs/img/lab-timeline.png
+lab-screenshot: $(STAMP) browser
+	UPDATE_LAB_SCREENSHOT=1 $(BIN)/python -m pytest tests/e2e/test_lab_browser.py -q
 
 check: lint typecheck
 

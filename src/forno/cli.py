@@ -165,7 +165,8 @@ def build_command() -> click.Command:
         params=params,
         callback=_callback,
         help=(
-            "Serve a WSGI or ASGI app: forno module:app. Without an app, serves forno's demo. "
+            "Serve a WSGI or ASGI app: forno module:app. Without an app, serves forno's demo, "
+            "the concurrency lab (forno lab --help: the same in a terminal). "
             "Every flag is also a FORNO_* environment variable and a key of the --config file."
         ),
         context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
@@ -173,5 +174,12 @@ def build_command() -> click.Command:
 
 
 def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["lab"]:
+        # `forno lab`: app import strings always contain a colon, so "lab" cannot be one.
+        from forno.lab.cli import main as lab_main  # noqa: PLC0415  (only when asked for)
+
+        lab_main(args[1:])
+        return
     command = build_command()
     command.main(args=argv, prog_name="forno")

@@ -38,6 +38,18 @@ MIN_POLL = 0.01
 
 _FORNO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+# Directories whose frames count as the app's own even inside forno or the standard library:
+# forno's concurrency lab (forno/lab) serves apps that live in forno's package and registers
+# its directory here with ``register_app_code``. Empty otherwise, so nothing changes for apps.
+_app_code: list[str] = []
+
+
+def register_app_code(directory: str) -> None:
+    """Count frames under ``directory`` as app code when picking the line to report."""
+    prefix = _dir_prefix(directory)
+    if prefix not in _app_code:
+        _app_code.append(prefix)
+
 
 def _dir_prefix(path: str) -> str:
     return os.path.join(os.path.normcase(os.path.abspath(path)), "")
@@ -59,10 +71,12 @@ def pick_app_frame(
     stack: Sequence[traceback.FrameSummary],
     never_app: Sequence[str],
     third_party: Sequence[str],
+    app_code: Sequence[str] = (),
 ) -> traceback.FrameSummary | None:
     """The innermost frame of ``stack`` (outermost first) that is most likely the app's own.
 
-    First choice: outside forno, the standard library and site-packages (the app's code). Then
+    First choice: under ``app_code`` (``register_app_code``), or outside forno, the standard
+    library and site-packages (the app's code). Then
     outside forno and the standard library (a library the app called). Frozen modules and
     ``<string>`` code count as not the app's. A site-packages directory inside the stdlib one
     (``/usr/lib/python3.12/site-packages``) is third-party, not stdlib.
@@ -77,6 +91,8 @@ def pick_app_frame(
         )
 
     for frame in reversed(stack):
+        if is_source(frame) and app_code and _under(frame.filename, app_code):
+            return frame
         if not_ours(frame) and not _under(frame.filename, third_party):
             return frame
     for frame in reversed(stack):
@@ -225,7 +241,9 @@ class LoopWatchdog:
         frame = sys._current_frames().get(self._loop_thread_id)
         stack = traceback.extract_stack(frame) if frame is not None else traceback.StackSummary()
         del frame
-        place = describe_frame(pick_app_frame(stack, self.never_app, self.third_party))
+        place = describe_frame(
+            pick_app_frame(stack, self.never_app, self.third_party, tuple(_app_code))
+        )
         extras = []
         if self.in_flight is not None:
             extras.append(f"{self.in_flight()} request(s) in flight")
